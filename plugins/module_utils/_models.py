@@ -1,0 +1,266 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: (c) 2026, litmus.lem contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Internal to litmus.lem: the pure rules about models, files and devices.
+
+This is not a public API; it may change in any release.
+
+No HTTP here: file names, the content marker kept in a description, the
+deployed name of a file, which device a name means, whether a device is
+current, and LEM's records turned into the collection's snake_case facts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+MAX_NAME_BYTES = 255
+HASH_BLOCK = 4 * 1024 * 1024
+
+# LEM keeps no checksum, so the content's sha256 rides at the end of the description.
+_MARKER = re.compile(r"(?:^|\s)\[sha256:([0-9a-f]{64})\]\s*$")
+
+
+class InputError(ValueError):
+    """An option value that is refused before anything is sent; the text says why and what to do."""
+
+
+def check_file_name(name):
+    """Return the file name if LEM can take it in a URL path; raise InputError otherwise."""
+    if name is None or name == "":
+        raise InputError("The file name is empty: set name (or give src, whose base name is used).")
+    if name in (".", ".."):
+        raise InputError("The file name %r is not a file name: give the model's file name, for example motionModel.zip." % name)
+    if "/" in name or "\\" in name:
+        raise InputError("The file name %r contains a path separator: give only the file name, for example %r."
+                         % (name, re.split(r"[/\\]", name)[-1] or "motionModel.zip"))
+    bad = [char for char in name if ord(char) < 32 or ord(char) == 127]
+    if bad:
+        raise InputError("The file name %r contains the control character %r: remove it." % (name, bad[0]))
+    size = len(name.encode("utf-8", "surrogatepass"))
+    if size > MAX_NAME_BYTES:
+        raise InputError("The file name %s... is %d bytes long: LEM takes at most %d bytes, shorten it."
+                         % (name[:40], size, MAX_NAME_BYTES))
+    return name
+
+
+def deployed_name(file_name):
+    """The name a device lists for a deployed file: a zip without its .zip, anything else as it is."""
+    if file_name.lower().endswith(".zip") and len(file_name) > 4:
+        return file_name[:-4]
+    return file_name
+
+
+def matches_model(model_name, wanted):
+    """True when a model name (deployed or staged) is the model called ``wanted`` (a file or deployed name)."""
+    return model_name in (wanted, deployed_name(wanted)) or deployed_name(model_name) == wanted
+
+
+def split_description(stored):
+    """(description, sha256 or None) from a description as LEM stores it."""
+    stored = stored or ""
+    match = _MARKER.search(stored)
+    if not match:
+        return stored, None
+    return stored[:match.start()].rstrip(), match.group(1)
+
+
+def join_description(description, sha256):
+    """The description to store: DESCRIPTION [sha256:HEX], or [sha256:HEX] alone."""
+    marker = "[sha256:%s]" % sha256
+    description = (description or "").strip()
+    return "%s %s" % (description, marker) if description else marker
+
+
+def file_sha256(path):
+    """sha256 of a file, read in large blocks into one reused buffer (memory stays flat)."""
+    digest = hashlib.sha256()
+    buffer = bytearray(HASH_BLOCK)
+    view = memoryview(buffer)
+    with open(path, "rb") as handle:
+        while True:
+            count = handle.readinto(buffer)
+            if not count:
+                break
+            digest.update(view[:count])
+    return digest.hexdigest()
+
+
+# ---- devices -----------------------------------------------------------------------------------------
+
+def device_label(device):
+    """How a device is named in messages: its hostname (or pretty name) and id."""
+    name = device.get("hostname") or device.get("prettyName") or "?"
+    return "%s (%s)" % (name, device.get("deviceId"))
+
+
+def _candidates(devices, limit=20):
+    labels = sorted(device_label(device) for device in devices)
+    more = len(labels) - limit
+    text = ", ".join(labels[:limit])
+    return text + (" and %d more" % more if more > 0 else "") if labels else "none"
+
+
+def resolve_devices(requested, devices):
+    """The devices that ``requested`` names (ids, hostnames, pretty names, or ['all']), in the order given.
+
+    ``devices`` are LEM's device records (Get Models). Duplicates are dropped;
+    a name that matches no device, or several, raises InputError listing the
+    candidates, before anything is deployed.
+    """
+    requested = [str(value).strip() for value in (requested or [])]
+    if not requested or any(value == "" for value in requested):
+        raise InputError("devices is empty or holds an empty name: list device ids, hostnames or pretty names, or use [all].")
+    if "all" in requested:
+        if len(requested) > 1:
+            raise InputError("devices holds 'all' and other names: use either [all] or a list of devices.")
+        unique = {}
+        for device in devices:
+            unique.setdefault(device.get("deviceId"), device)
+        return list(unique.values())
+    chosen, problems = [], []
+    for value in requested:
+        by_id = [device for device in devices if device.get("deviceId") == value]
+        found = by_id or [device for device in devices if value in (device.get("hostname"), device.get("prettyName"))]
+        ids = {device.get("deviceId") for device in found}
+        if not found:
+            problems.append("%r matches no device" % value)
+        elif len(ids) > 1:
+            problems.append("%r matches %d devices: %s; use a device id" % (value, len(ids), _candidates(found)))
+        elif all(device.get("deviceId") != found[0].get("deviceId") for device in chosen):
+            chosen.append(found[0])
+    if problems:
+        raise InputError("%s. Devices of the project: %s." % ("; ".join(problems), _candidates(devices)))
+    return chosen
+
+
+def lists_model(device, file_name):
+    """True when the device lists the model deployed from ``file_name``."""
+    wanted = deployed_name(file_name)
+    return any(model.get("name") == wanted for model in device.get("models") or [])
+
+
+def last_success(history, device_id, file_name):
+    """stopTime (epoch ms) of the newest successful deployment of ``file_name`` on the device, or None."""
+    best = None
+    for subtask in history:
+        if subtask.get("deviceId") != device_id or subtask.get("status") != "SUCCESS":
+            continue
+        if (subtask.get("params") or {}).get("fileName") != file_name:
+            continue
+        stop = subtask.get("stopTime")
+        if isinstance(stop, (int, float)) and (best is None or stop > best):
+            best = stop
+    return best
+
+
+def is_current(device, file_name, staged_last_modified, history):
+    """A device is current when it lists the model and, where LEM keeps task history (not None),
+    its newest successful deployment of this file is at or after the staged file's lastModified."""
+    if not lists_model(device, file_name):
+        return False
+    if history is None:
+        return True
+    stop = last_success(history, device.get("deviceId"), file_name)
+    if stop is None:
+        return False
+    return staged_last_modified is None or stop >= staged_last_modified
+
+
+def is_online(device):
+    return bool(device.get("isOnline") or device.get("online"))
+
+
+# ---- LEM records as facts ------------------------------------------------------------------------------
+
+def staged_file_facts(record):
+    description, sha256 = split_description(record.get("description"))
+    return {
+        "name": record.get("name"),
+        "size": record.get("size"),
+        "last_modified": record.get("lastModified"),
+        "file_type": record.get("fileType"),
+        "description": description,
+        "sha256": sha256,
+    }
+
+
+def device_facts(record, model_filter=None):
+    models = [
+        {
+            "name": model.get("name"),
+            "path": model.get("absolutePath"),
+            "size": model.get("size"),
+            "deployment_source": model.get("deploymentSource"),
+        }
+        for model in record.get("models") or []
+        if model_filter is None or matches_model(model.get("name") or "", model_filter)
+    ]
+    return {
+        "device_id": record.get("deviceId"),
+        "hostname": record.get("hostname"),
+        "pretty_name": record.get("prettyName"),
+        "online": is_online(record),
+        "total_size": record.get("totalSize"),
+        "models": models,
+    }
+
+
+def subtask_facts(record):
+    return {
+        "task_id": record.get("taskId"),
+        "subtask_id": record.get("id"),
+        "num": record.get("num"),
+        "device_id": record.get("deviceId"),
+        "pretty_name": record.get("devicePrettyName"),
+        "file_name": (record.get("params") or {}).get("fileName"),
+        "status": record.get("status"),
+        "done": bool(record.get("done")),
+        "progress": record.get("progress"),
+        "msg": record.get("msg"),
+        "start_time": record.get("startTime"),
+        "stop_time": record.get("stopTime"),
+    }
+
+
+def history_facts(record):
+    return {
+        "task_id": record.get("taskId"),
+        "device_id": record.get("deviceId"),
+        "file_name": (record.get("params") or {}).get("fileName"),
+        "status": record.get("status"),
+        "msg": record.get("msg"),
+        "start_time": record.get("startTime"),
+        "stop_time": record.get("stopTime"),
+    }
+
+
+def newest_first(subtasks):
+    """Task history records, newest first (by creation, then stop time), whatever order LEM gave."""
+    def when(record):
+        return max(value for value in (record.get("createdOn"), record.get("stopTime"), record.get("startTime"), 0)
+                   if isinstance(value, (int, float)))
+    return sorted(subtasks, key=when, reverse=True)
+
+
+def task_status(subtasks):
+    """The state of a whole task from its subtasks: SUCCESS when all succeeded, FAILED when all are done
+    and any did not succeed, IN_PROGRESS once any has started, else PENDING."""
+    if subtasks and all(subtask.get("done") for subtask in subtasks):
+        return "SUCCESS" if all(subtask.get("status") == "SUCCESS" for subtask in subtasks) else "FAILED"
+    if any(subtask.get("done") or subtask.get("status") not in (None, "PENDING") for subtask in subtasks):
+        return "IN_PROGRESS"
+    return "PENDING"
+
+
+def aggregate_models(devices):
+    """The model list ({name, size, count}) of some devices, as LEM's model-list gives it for all of them."""
+    models = {}
+    for device in devices:
+        for model in device.get("models") or []:
+            entry = models.setdefault(model.get("name"), {"name": model.get("name"), "size": model.get("size"), "count": 0})
+            entry["count"] += 1
+    return list(models.values())
