@@ -90,7 +90,7 @@ def run_playbook(sim, playbook, tmp_path, extra_vars=None, check=False, diff=Fal
         command.append("--diff")
     if verbosity:
         command.append("-" + "v" * verbosity)
-    done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600, cwd=str(HERE))
+    done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600, cwd=str(HERE), check=False)
     results = json.loads(results_file.read_text()) if results_file.exists() else []
     return PlaybookRun(done.returncode, done.stdout + done.stderr, results)
 

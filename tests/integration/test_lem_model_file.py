@@ -29,7 +29,7 @@ def test_lifecycle_check_apply_repeat_change_never_absent(sim, playbook, tmp_pat
     # check mode: a real prediction, nothing written
     run = playbook("file.yml", extra_vars={"file": {"src": str(src), "description": "v1"}}, check=True, diff=True)
     assert run.rc == 0, run.output
-    result = run.task("lem_model_file")
+    result = run.task("Call lem_model_file")
     assert result["changed"] is True and result["uploaded"] is False and result["bytes_sent"] == 0
     assert result["file"]["sha256"] == sha_v1 and result["file"]["size"] == src.stat().st_size
     assert result["diff"]["before"] == {"state": "absent"}
@@ -40,7 +40,7 @@ def test_lifecycle_check_apply_repeat_change_never_absent(sim, playbook, tmp_pat
     # apply: three steps, then the file is there with the marker
     run = playbook("file.yml", extra_vars={"file": {"src": str(src), "description": "v1"}})
     assert run.rc == 0, run.output
-    result = run.task("lem_model_file")
+    result = run.task("Call lem_model_file")
     assert result["changed"] is True and result["uploaded"] is True
     assert result["bytes_sent"] == src.stat().st_size
     assert set(result) >= {"file", "uploaded", "bytes_sent"}
@@ -54,7 +54,7 @@ def test_lifecycle_check_apply_repeat_change_never_absent(sim, playbook, tmp_pat
     # repeat: unchanged, no mutating request, at most one read
     sim.clear_requests()
     run = playbook("file.yml", extra_vars={"file": {"src": str(src), "description": "v1"}})
-    result = run.task("lem_model_file")
+    result = run.task("Call lem_model_file")
     assert result["changed"] is False and result["uploaded"] is False and result["bytes_sent"] == 0
     assert mutating(sim) == []
     assert len(sim.requests()) <= 3
@@ -64,7 +64,7 @@ def test_lifecycle_check_apply_repeat_change_never_absent(sim, playbook, tmp_pat
     sha_v2 = hashlib.sha256(src.read_bytes()).hexdigest()
     sim.clear_requests()
     run = playbook("file.yml", extra_vars={"file": {"src": str(src), "description": "v1"}}, diff=True)
-    result = run.task("lem_model_file")
+    result = run.task("Call lem_model_file")
     assert result["changed"] is True and result["uploaded"] is True
     assert result["diff"]["before"]["sha256"] == sha_v1 and result["diff"]["after"]["sha256"] == sha_v2
     assert staged(sim, "motionModel.zip")["sha256"] == sha_v2
@@ -73,26 +73,26 @@ def test_lifecycle_check_apply_repeat_change_never_absent(sim, playbook, tmp_pat
     src.write_bytes(b"model-bytes-v3" * 1000)
     sim.clear_requests()
     run = playbook("file.yml", extra_vars={"file": {"src": str(src), "description": "other", "overwrite": "never"}})
-    result = run.task("lem_model_file")
+    result = run.task("Call lem_model_file")
     assert result["changed"] is False and result["file"]["sha256"] == sha_v2 and result["file"]["description"] == "v1"
     assert mutating(sim) == []
 
     # absent, then absent again
     run = playbook("file.yml", extra_vars={"file": {"name": "motionModel.zip", "state": "absent"}}, diff=True)
-    result = run.task("lem_model_file")
+    result = run.task("Call lem_model_file")
     assert result["changed"] is True and result["file"] is None
     assert result["diff"]["after"] == {"state": "absent"}
     assert staged(sim, "motionModel.zip") is None
     sim.clear_requests()
     run = playbook("file.yml", extra_vars={"file": {"name": "motionModel.zip", "state": "absent"}})
-    assert run.task("lem_model_file")["changed"] is False
+    assert run.task("Call lem_model_file")["changed"] is False
     assert mutating(sim) == []
 
 
 def test_absent_in_check_mode_deletes_nothing(sim, playbook):
     sim.stage_file("old.zip", content=b"abc")
     run = playbook("file.yml", extra_vars={"file": {"name": "old.zip", "state": "absent"}}, check=True)
-    assert run.task("lem_model_file")["changed"] is True
+    assert run.task("Call lem_model_file")["changed"] is True
     assert mutating(sim) == []
     assert staged(sim, "old.zip") is not None
 
@@ -101,9 +101,9 @@ def test_a_file_uploaded_by_hand_counts_as_different_once(sim, playbook, tmp_pat
     src = model(tmp_path)
     sim.stage_file("motionModel.zip", content=src.read_bytes(), description="uploaded in the UI")
     run = playbook("file.yml", extra_vars={"file": {"src": str(src)}})
-    assert run.task("lem_model_file")["uploaded"] is True
+    assert run.task("Call lem_model_file")["uploaded"] is True
     run = playbook("file.yml", extra_vars={"file": {"src": str(src)}})
-    assert run.task("lem_model_file")["changed"] is False
+    assert run.task("Call lem_model_file")["changed"] is False
 
 
 def test_a_description_change_repeats_only_the_upload_complete_step(sim, playbook, tmp_path):
@@ -111,7 +111,7 @@ def test_a_description_change_repeats_only_the_upload_complete_step(sim, playboo
     assert playbook("file.yml", extra_vars={"file": {"src": str(src), "description": "v1"}}).rc == 0
     sim.clear_requests()
     run = playbook("file.yml", extra_vars={"file": {"src": str(src), "description": "v1 tuned"}})
-    result = run.task("lem_model_file")
+    result = run.task("Call lem_model_file")
     assert result["changed"] is True and result["uploaded"] is False and result["bytes_sent"] == 0
     assert [entry["endpoint"] for entry in mutating(sim)] == ["upload_complete"]
     assert result["file"]["description"] == "v1 tuned"
@@ -119,9 +119,9 @@ def test_a_description_change_repeats_only_the_upload_complete_step(sim, playboo
 
 def test_overwrite_always_uploads_every_run(sim, playbook, tmp_path):
     src = model(tmp_path)
-    for _ in range(2):
+    for attempt in range(2):
         run = playbook("file.yml", extra_vars={"file": {"src": str(src), "overwrite": "always"}})
-        assert run.task("lem_model_file")["uploaded"] is True
+        assert run.task("Call lem_model_file")["uploaded"] is True, "run %d did not upload" % attempt
     assert len([entry for entry in sim.requests() if entry["endpoint"] == "storage_put"]) == 2
 
 
@@ -144,7 +144,7 @@ def test_an_expired_url_gets_one_fresh_url(sim, playbook, tmp_path):
     sim.add_fault(endpoint="upload_url", action="expired_url", times=1)
     run = playbook("file.yml", extra_vars={"file": {"src": str(src)}})
     assert run.rc == 0, run.output
-    assert run.task("lem_model_file")["uploaded"] is True
+    assert run.task("Call lem_model_file")["uploaded"] is True
     kinds = [(entry["endpoint"], entry["status"]) for entry in mutating(sim)]
     assert kinds == [("upload_url", 200), ("storage_put", 403), ("upload_url", 200), ("storage_put", 200), ("upload_complete", 200)]
 
@@ -154,7 +154,7 @@ def test_urls_that_keep_expiring_fail_clearly(sim, playbook, tmp_path):
     sim.add_fault(endpoint="upload_url", action="expired_url", times=None)
     run = playbook("file.yml", extra_vars={"file": {"src": str(src)}})
     assert run.rc != 0
-    message = run.task("lem_model_file")["msg"]
+    message = run.task("Call lem_model_file")["msg"]
     assert "expired" in message and "motionModel.zip" in message
     assert "X-Amz-Signature" not in run.output
     assert not any(entry["endpoint"] == "upload_complete" for entry in sim.requests())
@@ -171,7 +171,7 @@ def test_transient_failures_are_retried(sim, playbook, tmp_path, endpoint, actio
     sim.add_fault(endpoint=endpoint, times=1, **action)
     run = playbook("file.yml", extra_vars={"file": {"src": str(src)}})
     assert run.rc == 0, run.output
-    assert run.task("lem_model_file")["uploaded"] is True
+    assert run.task("Call lem_model_file")["uploaded"] is True
     assert staged(sim, "motionModel.zip")["sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
 
 
@@ -181,7 +181,7 @@ def test_an_unresolvable_storage_host_fails_with_the_fix_and_works_via_lem_url(s
     sim.add_fault(endpoint="upload_url", action="presign_host", host="lem-storage.invalid:%s" % port, times=None)
     run = playbook("file.yml", extra_vars={"file": {"src": str(src), "retries": 0}})
     assert run.rc != 0
-    message = run.task("lem_model_file")["msg"]
+    message = run.task("Call lem_model_file")["msg"]
     assert "lem-storage.invalid" in message and "upload_via_lem_url: true" in message
     assert not any(entry["endpoint"] == "upload_complete" for entry in sim.requests())
 
@@ -197,7 +197,7 @@ def test_spaces_and_unicode_in_names_work(sim, playbook, tmp_path, name):
     run = playbook("file.yml", extra_vars={"file": {"src": str(src), "name": name}})
     assert run.rc == 0, run.output
     assert staged(sim, name)["sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
-    assert playbook("file.yml", extra_vars={"file": {"src": str(src), "name": name}}).task("lem_model_file")["changed"] is False
+    assert playbook("file.yml", extra_vars={"file": {"src": str(src), "name": name}}).task("Call lem_model_file")["changed"] is False
 
 
 def test_bad_inputs_fail_clearly_before_anything_is_sent(sim, playbook, tmp_path):
@@ -230,6 +230,6 @@ def test_bad_inputs_fail_clearly_before_anything_is_sent(sim, playbook, tmp_path
     for args, words in cases:
         run = playbook("file.yml", extra_vars={"file": args})
         assert run.rc != 0, (args, run.output)
-        message = run.task("lem_model_file")["msg"]
+        message = run.task("Call lem_model_file")["msg"]
         assert words in message, (args, message)
     assert sim.requests() == []
