@@ -264,3 +264,92 @@ def aggregate_models(devices):
             entry = models.setdefault(model.get("name"), {"name": model.get("name"), "size": model.get("size"), "count": 0})
             entry["count"] += 1
     return list(models.values())
+
+
+# ---- progressive rollout ---------------------------------------------------------------------------------
+
+def batch_size(size, total):
+    """One entry of a batch list as a device count, the way a play's serial reads it:
+    an int, or "N%" of ``total`` rounded down but at least 1; 0 or less means all that remain."""
+    if isinstance(size, bool):
+        raise InputError("A batch size must be a number or a percentage string such as '10%%', not %r." % size)
+    text = str(size).strip()
+    try:
+        if text.endswith("%"):
+            percent = float(text[:-1])
+            if percent < 0:
+                raise ValueError(text)
+            return int(percent / 100.0 * total) or 1
+        return int(text)
+    except ValueError:
+        raise InputError("A batch size must be a number or a percentage string such as '10%%', not %r." % (size,))
+
+
+def rollout_batches(items, sizes):
+    """``items`` cut into consecutive batches of the given sizes, the last size repeated until none remain.
+
+    Percentages are of all ``items``; every batch has at least one item; no sizes means one batch.
+    """
+    items = list(items)
+    sizes = list(sizes or [])
+    total = len(items)
+    counts = [batch_size(size, total) for size in sizes] or [0]
+    batches, start, index = [], 0, 0
+    while start < total:
+        count = counts[min(index, len(counts) - 1)]
+        end = total if count <= 0 else start + count
+        batches.append(items[start:end])
+        start, index = end, index + 1
+    return batches
+
+
+# ---- devices as inventory hosts ------------------------------------------------------------------------
+
+def model_names(device):
+    """The names of the models a device lists, in LEM's order, each once."""
+    names = []
+    for model in device.get("models") or []:
+        name = model.get("name") if isinstance(model, dict) else None
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+def _usable_hostname(device):
+    hostname = device.get("hostname")
+    if isinstance(hostname, str) and hostname.strip():
+        return hostname.strip()
+    return None
+
+
+def inventory_hosts(devices):
+    """The devices as inventory hosts: a list of (host name, host vars), one per device id, in LEM's order.
+
+    A host is named by its hostname, or by its device id when the hostname is
+    missing or also names another device (shared with another device, or
+    another device's id), so that every host name means exactly one device.
+    A record without a deviceId cannot be deployed to and is left out; a
+    device listed twice counts once (its first record).
+    """
+    unique = {}
+    for device in devices:
+        if device.get("deviceId"):
+            unique.setdefault(str(device["deviceId"]), device)
+    owners = {}
+    for device_id, device in unique.items():
+        owners.setdefault(device_id, set()).add(device_id)
+        hostname = _usable_hostname(device)
+        if hostname:
+            owners.setdefault(hostname, set()).add(device_id)
+    hosts = []
+    for device_id, device in unique.items():
+        hostname = _usable_hostname(device)
+        name = hostname if hostname and owners[hostname] == {device_id} else device_id
+        hosts.append((name, {
+            "lem_device_id": device_id,
+            "lem_hostname": device.get("hostname"),
+            "lem_pretty_name": device.get("prettyName"),
+            "lem_online": is_online(device),
+            "lem_models": model_names(device),
+        }))
+    return hosts

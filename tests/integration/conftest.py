@@ -59,8 +59,10 @@ def lem_environment(sim, **overrides):
     return env
 
 
-def run_playbook(sim, playbook, tmp_path, extra_vars=None, check=False, diff=False, verbosity=0, env=None, lem=True):
-    """Run a playbook of tests/integration/playbooks (or a path) on localhost; collect every task result."""
+def run_playbook(sim, playbook, tmp_path, extra_vars=None, check=False, diff=False, verbosity=0, env=None, lem=True,
+                 inventory=None):
+    """Run a playbook of tests/integration/playbooks (or a path) on localhost, or on the hosts of another
+    inventory source; collect every task result."""
     results_file = tmp_path / ("results-%d.json" % len(list(tmp_path.glob("results-*.json"))))
     environment = dict(os.environ)
     for name in list(environment):
@@ -81,7 +83,7 @@ def run_playbook(sim, playbook, tmp_path, extra_vars=None, check=False, diff=Fal
         environment.update(lem_environment(sim))
     environment.update(env or {})
     path = Path(playbook) if os.path.isabs(str(playbook)) else PLAYBOOKS / playbook
-    command = [ANSIBLE_PLAYBOOK, "-i", str(HERE / "inventory.yml"), str(path)]
+    command = [ANSIBLE_PLAYBOOK, "-i", str(inventory or HERE / "inventory.yml"), str(path)]
     if extra_vars:
         command += ["-e", json.dumps(extra_vars)]
     if check:

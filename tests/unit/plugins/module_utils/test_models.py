@@ -205,3 +205,32 @@ def test_aggregate_models_counts_devices():
     devices = [{"models": [{"name": "a", "size": 1}, {"name": "b", "size": 2}]}, {"models": [{"name": "a", "size": 1}]}]
     assert sorted(aggregate_models(devices), key=lambda m: m["name"]) == [
         {"name": "a", "size": 1, "count": 2}, {"name": "b", "size": 2, "count": 1}]
+
+
+# ---- batches ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("count, sizes, expected", [
+    (5, [], [5]),
+    (5, [1], [1, 1, 1, 1, 1]),
+    (10, [1, "20%", "50%"], [1, 2, 5, 2]),
+    (10, [2, 3], [2, 3, 3, 2]),
+    (3, ["10%"], [1, 1, 1]),
+    (3, [0], [3]),
+    (4, [1, 0], [1, 3]),
+    (0, [1], []),
+    (7, ["100%"], [7]),
+    (7, [" 2 "], [2, 2, 2, 1]),
+])
+def test_rollout_batches_follow_serial(count, sizes, expected):
+    from ansible_collections.litmus.lem.plugins.module_utils._models import rollout_batches
+    batches = rollout_batches(list(range(count)), sizes)
+    assert [len(batch) for batch in batches] == expected
+    assert [item for batch in batches for item in batch] == list(range(count))
+
+
+@pytest.mark.parametrize("size", ["ten", "-5%", True, "5 %x"])
+def test_bad_batch_sizes_are_refused(size):
+    from ansible_collections.litmus.lem.plugins.module_utils._models import rollout_batches
+    with pytest.raises(InputError) as error:
+        rollout_batches([1, 2], [size])
+    assert "batch size" in str(error.value)
