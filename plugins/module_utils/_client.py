@@ -79,7 +79,15 @@ class LemError(Exception):
 
 
 class LemHTTPError(LemError):
-    """LEM (or its storage) answered with a status that is not a success."""
+    """LEM (or its storage) answered with a status that is not a success.
+
+    ``lem_answer`` is true when the body is LEM's own error answer
+    (``{"code": ..., "message": ...}``): the endpoint exists and refused.
+    """
+
+    def __init__(self, message, status=None, result=None, lem_answer=False):
+        super().__init__(message, status=status, result=result)
+        self.lem_answer = lem_answer
 
 
 class LemOutcomeUnknown(LemError):
@@ -201,6 +209,26 @@ def _connection_reason(exc):
         if re.search(pattern, text):
             return reason
     return "connection failed"
+
+
+def _is_lem_answer(response):
+    """True when an error answer is LEM's own ({"code": ..., "message": ...}), not a web server's page."""
+    try:
+        data = response.json()
+    except ValueError:
+        return False
+    return isinstance(data, dict) and "code" in data and "message" in data
+
+
+def _environ_proxy(url):
+    """(variable, host:port) of the proxy the environment sets for ``url``, without credentials; None without one."""
+    proxies = requests.utils.get_environ_proxies(url)
+    for key in (urlsplit(url).scheme, "all"):
+        proxy = proxies.get(key)
+        if proxy:
+            netloc = urlsplit(proxy if "://" in proxy else "http://" + proxy).netloc
+            return "%s_PROXY" % key.upper(), netloc.rpartition("@")[2]
+    return None
 
 
 def _tls_reason(exc):
@@ -406,7 +434,8 @@ class LemClient:
         """The subtasks of one async task (a plain array), with status, progress and per-device messages."""
         path = API + "/async-task/%s/subtasks" % quote_segment(task_id)
         answer = self.call("GET", path, "the subtasks of task %s" % task_id,
-                           not_found="LEM has no task %s (404): check the task id, it belongs to the LEM of lem_url." % task_id)
+                           not_found="LEM at %s has no task %s (404 Not Found): check the task id; it is known only to "
+                                     "the LEM that started the task." % (self.base_url, task_id))
         if isinstance(answer, dict) and isinstance(answer.get("elements"), list):
             return answer["elements"]  # a LEM that pages this answer too
         if not isinstance(answer, list):
@@ -419,7 +448,8 @@ class LemClient:
             return self.pages(API + "/async-task/subtasks", "the task history",
                               params={"projectId": self.project_id, "taskType": task_type})
         except LemHTTPError as exc:
-            if exc.status == 404:
+            # A missing endpoint; LEM's own 404 answer (an unknown project) is a failure like any other.
+            if exc.status == 404 and not exc.lem_answer:
                 return None
             raise
 
@@ -582,7 +612,7 @@ class LemClient:
                        "System > Support, then run again." % (_status_text(response), what, where, tries, self._lem_message(response)))
         else:
             message = "LEM answered %s to %s (%s): %s" % (_status_text(response), what, where, self._lem_message(response))
-        raise LemHTTPError(self.redact(message), status=status)
+        raise LemHTTPError(self.redact(message), status=status, lem_answer=_is_lem_answer(response))
 
     def _request_error(self, exc, method, url, what, unsent, repeat, attempt, storage, via_lem_url):
         """The sentence for a request that got no answer."""
@@ -602,6 +632,11 @@ class LemClient:
             fix = ("raise upload_timeout, or check the network to the storage" if storage
                    else "raise timeout, or check LEM's load")
             detail = "%s at %s %s for %s%s" % (("The storage" if storage else "LEM"), host, problem, what, tries)
+        elif isinstance(exc, requests.exceptions.ProxyError):
+            variable, proxy = _environ_proxy(url) or ("the environment", "?")
+            detail = "Could not reach %s at %s for %s%s through the proxy %s set by %s (%s)" % (
+                "the storage" if storage else "LEM", host, what, tries, proxy, variable, _connection_reason(exc))
+            fix = "check that proxy, or add %s to NO_PROXY to connect directly" % parts.hostname
         else:
             reason = _connection_reason(exc)
             target = "the storage" if storage else "LEM"

@@ -221,6 +221,15 @@ task:
       type: list
       elements: dict
       contains:
+        task_id:
+          description: The task id.
+          type: str
+        subtask_id:
+          description: LEM's id of the subtask.
+          type: str
+        num:
+          description: Position of the subtask in the task.
+          type: int
         device_id:
           description: Device id.
           type: str
