@@ -15,6 +15,8 @@ sentence. A module only declares its options and decides.
 
 from __future__ import annotations
 
+import traceback
+
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.litmus.lem.plugins.module_utils._client import REQUESTS_IMPORT_ERROR, LemClient, LemError
@@ -69,6 +71,13 @@ class LemModule(AnsibleModule):
             details = dict(getattr(exc, "result", None) or {})
             details.setdefault("changed", False)
             self.fail_json(msg=str(exc), **details)
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            # An answer of a shape nobody foresaw must still end in a sentence, not a bare traceback.
+            self._pass_warnings()
+            detail = self._client.redact("%s: %s" % (type(exc).__name__, exc)) if self._client else type(exc).__name__
+            self.fail_json(msg="Unexpected failure in %s (%s). This is a bug in litmus.lem; the traceback is in 'exception' "
+                               "(shown with -vvv)." % (self._name, detail),
+                           exception=self._client.redact(traceback.format_exc()) if self._client else None, changed=False)
         self._pass_warnings()
         self.exit_json(**result)
 
