@@ -121,17 +121,24 @@ def resolve_devices(requested, devices):
         for device in devices:
             unique.setdefault(device.get("deviceId"), device)
         return list(unique.values())
-    chosen, problems = [], []
+    by_id, by_name = {}, {}
+    for device in devices:
+        by_id.setdefault(device.get("deviceId"), device)
+        for name in set((device.get("hostname"), device.get("prettyName"))):
+            if name:
+                by_name.setdefault(name, {}).setdefault(device.get("deviceId"), device)
+    chosen, seen, problems = [], set(), []
     for value in requested:
-        by_id = [device for device in devices if device.get("deviceId") == value]
-        found = by_id or [device for device in devices if value in (device.get("hostname"), device.get("prettyName"))]
-        ids = {device.get("deviceId") for device in found}
+        found = {value: by_id[value]} if value in by_id else by_name.get(value, {})
         if not found:
             problems.append("%r matches no device" % value)
-        elif len(ids) > 1:
-            problems.append("%r matches %d devices: %s; use a device id" % (value, len(ids), _candidates(found)))
-        elif all(device.get("deviceId") != found[0].get("deviceId") for device in chosen):
-            chosen.append(found[0])
+        elif len(found) > 1:
+            problems.append("%r matches %d devices: %s; use a device id" % (value, len(found), _candidates(found.values())))
+        else:
+            device = next(iter(found.values()))
+            if device.get("deviceId") not in seen:
+                seen.add(device.get("deviceId"))
+                chosen.append(device)
     if problems:
         raise InputError("%s. Devices of the project: %s." % ("; ".join(problems), _candidates(devices)))
     return chosen
@@ -143,28 +150,28 @@ def lists_model(device, file_name):
     return any(model.get("name") == wanted for model in device.get("models") or [])
 
 
-def last_success(history, device_id, file_name):
-    """stopTime (epoch ms) of the newest successful deployment of ``file_name`` on the device, or None."""
-    best = None
+def latest_successes(history, file_name):
+    """{device id: stopTime (epoch ms) of its newest successful deployment of ``file_name``} from task history."""
+    latest = {}
     for subtask in history:
-        if subtask.get("deviceId") != device_id or subtask.get("status") != "SUCCESS":
-            continue
-        if (subtask.get("params") or {}).get("fileName") != file_name:
+        if subtask.get("status") != "SUCCESS" or (subtask.get("params") or {}).get("fileName") != file_name:
             continue
         stop = subtask.get("stopTime")
-        if isinstance(stop, (int, float)) and (best is None or stop > best):
-            best = stop
-    return best
+        device_id = subtask.get("deviceId")
+        if isinstance(stop, (int, float)) and stop > latest.get(device_id, float("-inf")):
+            latest[device_id] = stop
+    return latest
 
 
-def is_current(device, file_name, staged_last_modified, history):
-    """A device is current when it lists the model and, where LEM keeps task history (not None),
-    its newest successful deployment of this file is at or after the staged file's lastModified."""
+def is_current(device, file_name, staged_last_modified, successes):
+    """A device is current when it lists the model and, where LEM keeps task history (``successes``
+    from latest_successes, or None without history), its newest successful deployment of this file is
+    at or after the staged file's lastModified."""
     if not lists_model(device, file_name):
         return False
-    if history is None:
+    if successes is None:
         return True
-    stop = last_success(history, device.get("deviceId"), file_name)
+    stop = successes.get(device.get("deviceId"))
     if stop is None:
         return False
     return staged_last_modified is None or stop >= staged_last_modified

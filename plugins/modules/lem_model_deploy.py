@@ -215,6 +215,7 @@ from ansible_collections.litmus.lem.plugins.module_utils._models import (
     check_file_name,
     device_label,
     is_current,
+    latest_successes,
     lists_model,
     resolve_devices,
 )
@@ -282,16 +283,17 @@ def choose_devices(module, client, name, targets, staged):
     """The targets that need the model: all with redeploy=always, else those that are not current."""
     if module.params["redeploy"] == "always":
         return list(targets)
-    history = []
+    successes = {}
     if any(lists_model(device, name) for device in targets):
         # Only a device that lists the model needs the history to tell an older upload from this one.
         history = client.task_history()
+        successes = None if history is None else latest_successes(history, name)
         if history is None:
             module.warn("This LEM has no task history endpoint (404 on /api/v1/async-task/subtasks), so a device that lists "
                         "the model counts as current even if it holds an older upload of %s. Use redeploy: always after "
                         "changing the staged file." % name)
     last_modified = staged.get("lastModified") if staged else None
-    return [device for device in targets if not is_current(device, name, last_modified, history)]
+    return [device for device in targets if not is_current(device, name, last_modified, successes)]
 
 
 def task_body(name, devices, params, project_id):

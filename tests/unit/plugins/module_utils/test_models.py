@@ -13,6 +13,7 @@ from ansible_collections.litmus.lem.plugins.module_utils._models import (
     file_sha256,
     is_current,
     join_description,
+    latest_successes,
     matches_model,
     newest_first,
     resolve_devices,
@@ -163,21 +164,30 @@ def success(device_id, stop, file_name="m.zip", status="SUCCESS"):
 HOLDER = {"deviceId": "d", "models": [{"name": "m"}]}
 
 
+def current(device, last_modified, history):
+    return is_current(device, "m.zip", last_modified, latest_successes(history, "m.zip"))
+
+
 def test_a_device_without_the_model_is_not_current():
-    assert not is_current({"deviceId": "d", "models": []}, "m.zip", 100, [success("d", 200)])
+    assert not current({"deviceId": "d", "models": []}, 100, [success("d", 200)])
 
 
 def test_a_device_with_a_deployment_since_the_upload_is_current():
-    assert is_current(HOLDER, "m.zip", 100, [success("d", 100)])
+    assert current(HOLDER, 100, [success("d", 50), success("d", 100)])
 
 
 def test_a_device_holding_an_older_upload_is_not_current():
-    assert not is_current(HOLDER, "m.zip", 100, [success("d", 99)])
+    assert not current(HOLDER, 100, [success("d", 99)])
 
 
 def test_only_successful_deployments_of_this_file_on_this_device_count():
     history = [success("d", 200, status="FAILED"), success("other", 200), success("d", 200, file_name="x.zip")]
-    assert not is_current(HOLDER, "m.zip", 100, history)
+    assert not current(HOLDER, 100, history)
+
+
+def test_latest_successes_keeps_the_newest_per_device():
+    history = [success("d", 5), success("d", 9), success("e", 3), success("d", 7), success("e", None)]
+    assert latest_successes(history, "m.zip") == {"d": 9, "e": 3}
 
 
 def test_without_history_listing_the_model_is_enough():
