@@ -72,7 +72,8 @@ options:
     description:
       - How many times a transient failure is retried, with capped, jittered exponential backoff that honours C(Retry-After) (capped at 60 seconds).
       - Transient failures are a connection that failed before the request was sent, and the answers 429, 502, 503 and 504.
-      - Calls that are safe to repeat (reads, the upload steps, deletion) are also retried when the connection broke after sending.
+      - Reads are also retried when the connection broke after the request was sent; the upload steps and deletion are not,
+        and a rerun finishes them.
       - The deployment request is repeated only where LEM certainly did not act on it (a connection that failed before sending, or 429).
     type: int
     default: 3

@@ -50,10 +50,10 @@ BACKOFF_FIRST = 0.5
 BACKOFF_CAP = 20.0
 RETRY_AFTER_CAP = 60.0
 
-# Repeat policies of a call. SAFE: the call may be sent again whatever happened
-# to the first one (reads, the upload steps, deletion). UNSENT_ONLY: only where
-# LEM certainly did not act on it (the deployment request: a second one would
-# deploy twice).
+# Repeat policies of a call. SAFE: sent again after a failure before sending and
+# after 429/502/503/504 (reads, the upload steps, deletion); reads also after a
+# connection that broke once the request was sent. UNSENT_ONLY: only where LEM
+# certainly did not act on it (the deployment request: a second one would deploy twice).
 SAFE = "safe"
 UNSENT_ONLY = "unsent-only"
 
@@ -537,8 +537,9 @@ class LemClient:
         """Send one request, retrying transient failures as INTERFACE.md says; returns the last response.
 
         The one place retries are decided: a failure before sending is retried
-        for every call; a failure after sending, and 502/503/504, only for
-        calls that are SAFE to repeat; 429 for every call (LEM did not act).
+        for every call; 502/503/504 for calls that are SAFE to repeat; 429 for
+        every call (LEM did not act); a connection that broke after sending
+        only for reads (GET), where a repeat cannot do anything twice.
         """
         attempt = 0
         kwargs.setdefault("verify", self._verify)
@@ -553,7 +554,7 @@ class LemClient:
             except requests.exceptions.RequestException as exc:
                 unsent = _not_sent(exc)
                 retryable = not isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.InvalidURL))
-                if retryable and attempt < self.retries and (unsent or repeat == SAFE):
+                if retryable and attempt < self.retries and (unsent or (repeat == SAFE and method == "GET")):
                     attempt += 1
                     self._wait(attempt, None, rewind)
                     continue

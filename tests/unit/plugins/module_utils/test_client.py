@@ -224,6 +224,18 @@ def test_get_is_retried_after_connection_failures(failure):
     assert len(client._session.calls) == 2
 
 
+@pytest.mark.parametrize("failure", [lost, lambda: requests.exceptions.ReadTimeout("read timed out")])
+def test_writes_are_not_retried_after_a_connection_that_broke_after_sending(failure):
+    client = client_with(failure(), answer(200))
+    with pytest.raises(LemError) as error:
+        client.put_object("https://s.example.com/files/p/mlModel/a.zip?X-Amz-Signature=1", UploadBody(io.BytesIO(b"a"), 1), 5)
+    assert len(client._session.calls) == 1
+    assert "the storage" in str(error.value)
+    client = client_with(refused(), answer(200))
+    client.put_object("https://s.example.com/files/p/mlModel/a.zip?X-Amz-Signature=1", UploadBody(io.BytesIO(b"a"), 1), 5)
+    assert len(client._session.calls) == 2
+
+
 def test_persistent_failure_names_endpoint_status_and_attempts():
     client = client_with(*[answer(503, body={"message": "maintenance"})] * 4)
     with pytest.raises(LemHTTPError) as error:
