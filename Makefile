@@ -2,6 +2,7 @@
 #
 #   make test    every check CI runs (unit, integration, sanity, lint, molecule, build)
 #   make demo    a rollout against the LEM simulator, end to end
+#   make docs    the documentation site in docs/build/html
 #   make bench   the performance benchmarks (not part of make test)
 
 PYTHON ?= python3
@@ -15,9 +16,9 @@ export PY_COLORS := 0
 BOOTSTRAP := ../shared/tools/ansible-test-offline-bootstrap
 STAMP := $(VENV)/.installed
 
-.PHONY: test venv unit integration sanity lint changelog-lint molecule build demo bench clean
+.PHONY: test venv unit integration sanity lint docs-lint changelog-lint molecule build docs demo bench clean
 
-test: venv unit changelog-lint lint sanity integration molecule build
+test: venv unit changelog-lint docs-lint lint sanity integration molecule build
 	@echo "make test: all checks passed"
 
 $(STAMP): requirements.txt tests/requirements.txt
@@ -48,6 +49,14 @@ lint: venv
 changelog-lint: venv
 	$(BIN)/antsibull-changelog lint
 
+# Plugin and role documentation as the docs site renders it: markup, references, RST.
+docs-lint: venv
+	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs all --disallow-unknown-collection-refs .
+
+# The documentation site in docs/build/html (antsibull-docs sphinx-init + Sphinx, no network).
+docs: venv
+	docs/build.sh
+
 # Scenarios under extensions/molecule, each with its own simulator on localhost.
 molecule: venv
 	$(BIN)/molecule test --all
@@ -65,4 +74,4 @@ bench: venv
 	@echo "bench: no benchmarks yet"
 
 clean:
-	rm -rf $(VENV) .pytest_cache build
+	rm -rf $(VENV) .pytest_cache build docs/build

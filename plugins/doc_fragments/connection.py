@@ -128,8 +128,9 @@ options:
   ca_path:
     description:
       - PEM file of the certificate authorities to trust for LEM, for example the CA that signed a self-signed LEM.
-      - Without it, the CA bundle of the C(certifi) package that C(requests) uses is trusted.
-    type: path
+      - Without it (or when it is empty), the CA bundle of the C(certifi) package that C(requests) uses is trusted.
+      - A leading C(~) is expanded.
+    type: str
     env:
       - name: LEM_CA_PATH
   timeout:

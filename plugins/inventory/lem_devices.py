@@ -104,6 +104,7 @@ cache_timeout: 600
 """
 
 import hashlib
+import os
 
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable, to_safe_group_name
@@ -137,7 +138,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             client = LemClient(
                 self.get_option("lem_url"), self.get_option("lem_token"), self.get_option("project_id"),
                 auth_mode=self.get_option("auth_mode"), validate_certs=self.get_option("validate_certs"),
-                ca_path=self.get_option("ca_path"), timeout=self.get_option("timeout"),
+                # A str option: a path option would turn an empty LEM_CA_PATH (an AWX credential without a CA)
+                # into the current directory instead of "no CA file".
+                ca_path=os.path.expanduser(self.get_option("ca_path") or "") or None, timeout=self.get_option("timeout"),
                 retries=self.get_option("retries"))
             devices = self._devices(client, path, cache)
         except LemError as exc:
