@@ -16,7 +16,7 @@ description:
   - Each size is an int or a percentage string such as V(10%) of the whole list, rounded down but at least 1;
     the last size is repeated until the list is used up; a size of 0 takes all that remain.
   - An empty O(sizes) gives one batch with every item.
-  - The role M(litmus.lem.model_rollout#role) uses it for its progressive rollout.
+  - The role P(litmus.lem.model_rollout#role) uses it for its progressive rollout.
 options:
   _input:
     description: The items to cut, for example device ids in rollout order.
