@@ -324,6 +324,11 @@ class LemClient:
         self.base_url = base_url(lem_url)
         if not token or not token.strip():
             raise LemError("lem_token is empty: set it (or LEM_API_TOKEN) to an API token from System > Access Control > Tokens.")
+        if token != token.strip() or any(not 32 <= ord(char) <= 126 for char in token):
+            # Said without quoting the token: it is a secret, and a header it would break could carry it anywhere.
+            raise LemError("lem_token holds a line break, a control character, a character outside ASCII or spaces at either "
+                           "end, which an HTTP header cannot carry: set it (or LEM_API_TOKEN) to the token alone, as System > "
+                           "Access Control > Tokens shows it.")
         if not project_id or not project_id.strip():
             raise LemError("project_id is empty: set it (or LEM_PROJECT_ID) to the id of the LEM project.")
         if auth_mode not in ("auto", "basic", "header"):
@@ -413,7 +418,7 @@ class LemClient:
         if not isinstance(answer, list):
             raise LemError("LEM's model list is not a JSON array (got %s): check that lem_url points at Litmus Edge Manager."
                            % type(answer).__name__)
-        return answer
+        return self._objects(answer, "the model list")
 
     def create_task(self, body):
         """Start an async task (a deployment); returns its id. Never sent twice where LEM may have acted."""
@@ -437,10 +442,10 @@ class LemClient:
                            not_found="LEM at %s has no task %s (404 Not Found): check the task id; it is known only to "
                                      "the LEM that started the task." % (self.base_url, task_id))
         if isinstance(answer, dict) and isinstance(answer.get("elements"), list):
-            return answer["elements"]  # a LEM that pages this answer too
+            answer = answer["elements"]  # a LEM that pages this answer too
         if not isinstance(answer, list):
             raise LemError("LEM's answer for the subtasks of task %s is not a JSON array (got %s)." % (task_id, type(answer).__name__))
-        return answer
+        return self._objects(answer, "the subtasks of task %s" % task_id)
 
     def task_history(self, task_type=TASK_TYPE):
         """Every subtask of that type in the project's task history, all pages; None where LEM has no history endpoint."""
@@ -465,11 +470,13 @@ class LemClient:
         try:
             return response.json()
         except ValueError:
-            raise LemError(
-                "LEM answered %s with something that is not JSON (%s, starting %r): check that lem_url (%s) points at "
-                "Litmus Edge Manager and not at a proxy or login page."
-                % (what, response.headers.get("Content-Type", "no content type"), self._excerpt(response.text)[:60], self.base_url),
-                status=response.status_code)
+            problem = "LEM answered %s with something that is not JSON (%s, starting %r)" % (
+                what, response.headers.get("Content-Type", "no content type"), self._excerpt(response.text)[:60])
+            fix = "check that lem_url (%s) points at Litmus Edge Manager and not at a proxy or login page." % self.base_url
+            if repeat == UNSENT_ONLY:
+                # A success status with an answer nobody can read: whatever answered may have passed the request on.
+                raise LemOutcomeUnknown("%s, so it may have acted on it: %s" % (problem, fix), status=response.status_code)
+            raise LemError("%s: %s" % (problem, fix), status=response.status_code)
 
     def pages(self, path, what, params=None):
         """Every element of a paged answer, reading page after page as pagesCount says.
@@ -482,16 +489,25 @@ class LemClient:
             query = dict(params or {}, requestedPage=page, pageSize=PAGE_SIZE, limit=PAGE_SIZE)
             answer = self.call("GET", path, "%s (page %d)" % (what, page), params=query)
             if isinstance(answer, list) and page == 0:
-                return answer  # a LEM that answers this one with a plain array
+                return self._objects(answer, what)  # a LEM that answers this one with a plain array
             if not isinstance(answer, dict) or not isinstance(answer.get("elements"), list):
                 raise LemError("LEM's answer to %s (page %d) is not a page: the collection expects "
                                "{pageNum, pagesCount, size, totalSize, elements}, got %s."
                                % (what, page, self._excerpt(json.dumps(sorted(answer)) if isinstance(answer, dict) else type(answer).__name__)))
+            self._objects(answer["elements"], "%s (page %d)" % (what, page))
             try:
-                count = int(answer.get("pagesCount", 1))
                 number = int(answer.get("pageNum", page))
+                if "pagesCount" in answer:
+                    count = int(answer["pagesCount"])
+                elif "totalSize" in answer:
+                    # No page count: the element count says whether another page follows.
+                    count = page + (2 if len(elements) + len(answer["elements"]) < int(answer["totalSize"]) else 1)
+                else:
+                    raise LemError("LEM's answer to %s (page %d) has neither pagesCount nor totalSize, so the collection "
+                                   "cannot tell whether it read every page. Nothing was changed." % (what, page))
             except (TypeError, ValueError):
-                raise LemError("LEM's answer to %s (page %d) has a pageNum or pagesCount that is not a number." % (what, page))
+                raise LemError("LEM's answer to %s (page %d) has a pageNum, pagesCount or totalSize that is not a number."
+                               % (what, page))
             if number != page:
                 raise LemError("LEM answered page %d when asked for page %d of %s: the pages do not advance, so the list "
                                "cannot be read completely. Nothing was changed." % (number, page, what))
@@ -529,8 +545,9 @@ class LemClient:
             hint = (" Something between the controller and the storage changes the request (a proxy, or a Host that differs"
                     " from the signed one); if LEM signs URLs with an address the controller reaches another way, try"
                     " upload_via_lem_url: true.")
-        raise LemStorageError("The storage refused %s with %s (S3 error code %s: %s).%s"
-                              % (what, _status_text(response), code or "none", self._excerpt(message or response.text), hint),
+        tries = " after %d attempts" % response.attempts if response.attempts > 1 else ""
+        raise LemStorageError("The storage refused %s with %s%s (S3 error code %s: %s).%s"
+                              % (what, _status_text(response), tries, code or "none", self._excerpt(message or response.text), hint),
                               status=response.status_code, code=code)
 
     def send(self, method, url, what, repeat=SAFE, rewind=None, storage=False, via_lem_url=False, **kwargs):
@@ -642,7 +659,8 @@ class LemClient:
             reason = _connection_reason(exc)
             target = "the storage" if storage else "LEM"
             detail = "Could not reach %s at %s (%s) for %s%s" % (target, host, reason, what, tries)
-            if storage and reason == "the host name does not resolve" and not via_lem_url:
+            own_host = parts.hostname == urlsplit(self.base_url).hostname
+            if storage and reason == "the host name does not resolve" and not via_lem_url and not own_host:
                 fix = ("LEM signs upload URLs with the host %s, which this controller cannot resolve: set "
                        "upload_via_lem_url: true to send the upload to lem_url's address instead" % parts.hostname)
             elif storage:
@@ -654,6 +672,14 @@ class LemClient:
         if repeat == UNSENT_ONLY and not unsent:
             return LemOutcomeUnknown(self.redact("%s after the request was sent, so LEM may have acted on it." % detail))
         return LemError(self.redact("%s: %s." % (detail, fix)))
+
+    def _objects(self, items, what):
+        """``items``, when every one is a JSON object (LEM's records are); else the sentence saying it is not."""
+        for item in items:
+            if not isinstance(item, dict):
+                raise LemError("LEM's answer to %s holds an element that is not an object (got %s): check that lem_url (%s) "
+                               "points at Litmus Edge Manager." % (what, self._excerpt(json.dumps(item))[:40], self.base_url))
+        return items
 
     def _excerpt(self, text):
         """A short, secret-free quote of what LEM or the storage said (redacted before it is cut, so no part of a secret survives)."""

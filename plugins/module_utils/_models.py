@@ -18,6 +18,8 @@ import hashlib
 import re
 
 MAX_NAME_BYTES = 255
+# Subtask statuses that end a subtask (LEM-NOTES.md); others are reported as they come.
+FINAL_STATUSES = ("SUCCESS", "FAILED")
 HASH_BLOCK = 4 * 1024 * 1024
 
 # LEM keeps no checksum, so the content's sha256 rides at the end of the description.
@@ -37,7 +39,7 @@ def check_file_name(name):
     if "/" in name or "\\" in name:
         raise InputError("The file name %r contains a path separator: give only the file name, for example %r."
                          % (name, re.split(r"[/\\]", name)[-1] or "motionModel.zip"))
-    bad = [char for char in name if ord(char) < 32 or ord(char) == 127]
+    bad = [char for char in name if ord(char) < 32 or 127 <= ord(char) < 160]  # C0, DEL and C1
     if bad:
         raise InputError("The file name %r contains the control character %r: remove it." % (name, bad[0]))
     size = len(name.encode("utf-8", "surrogatepass"))
@@ -112,6 +114,8 @@ def resolve_devices(requested, devices):
     candidates, before anything is deployed.
     """
     requested = [str(value).strip() for value in (requested or [])]
+    # A record without a deviceId cannot be deployed to, nor named: it is left out.
+    devices = [device for device in devices if device.get("deviceId")]
     if not requested or any(value == "" for value in requested):
         raise InputError("devices is empty or holds an empty name: list device ids, hostnames or pretty names, or use [all].")
     if "all" in requested:
@@ -225,7 +229,7 @@ def subtask_facts(record):
         "pretty_name": record.get("devicePrettyName"),
         "file_name": (record.get("params") or {}).get("fileName"),
         "status": record.get("status"),
-        "done": bool(record.get("done")),
+        "done": subtask_done(record),
         "progress": record.get("progress"),
         "msg": record.get("msg"),
         "start_time": record.get("startTime"),
@@ -253,12 +257,19 @@ def newest_first(subtasks):
     return sorted(subtasks, key=when, reverse=True)
 
 
+def subtask_done(subtask):
+    """True when a subtask is finished: its ``done``, or, where LEM leaves ``done`` out, a final status."""
+    if subtask.get("done") is None:
+        return subtask.get("status") in FINAL_STATUSES
+    return bool(subtask.get("done"))
+
+
 def task_status(subtasks):
     """The state of a whole task from its subtasks: SUCCESS when all succeeded, FAILED when all are done
     and any did not succeed, IN_PROGRESS once any has started, else PENDING."""
-    if subtasks and all(subtask.get("done") for subtask in subtasks):
+    if subtasks and all(subtask_done(subtask) for subtask in subtasks):
         return "SUCCESS" if all(subtask.get("status") == "SUCCESS" for subtask in subtasks) else "FAILED"
-    if any(subtask.get("done") or subtask.get("status") not in (None, "PENDING") for subtask in subtasks):
+    if any(subtask_done(subtask) or subtask.get("status") not in (None, "PENDING") for subtask in subtasks):
         return "IN_PROGRESS"
     return "PENDING"
 

@@ -218,6 +218,7 @@ from ansible_collections.litmus.lem.plugins.module_utils._models import (
     latest_successes,
     lists_model,
     resolve_devices,
+    subtask_done,
 )
 from ansible_collections.litmus.lem.plugins.module_utils._module import LemModule
 
@@ -271,6 +272,8 @@ def deploy(module, client):
 
     subtasks, status, poll_error = wait_for(client, task_id, params["wait_timeout"], params["wait_sleep"])
     settle(plan, subtasks)
+    if status == "SUCCESS" and any(item["action"] == "failed" for item in plan):
+        status = "FAILED"  # all subtasks LEM listed succeeded, but not every device had one
     result = report(plan, task_id, status, started, changed=True)
     if status == "TIMEOUT":
         raise LemError(timeout_message(name, task_id, plan, params["wait_timeout"], poll_error), result=result)
@@ -338,7 +341,7 @@ def wait_for(client, task_id, timeout, sleep):
             poll_error = exc
         except LemError as exc:
             poll_error = exc
-        if poll_error is None and subtasks and all(subtask.get("done") for subtask in subtasks):
+        if poll_error is None and subtasks and all(subtask_done(subtask) for subtask in subtasks):
             status = "SUCCESS" if all(subtask.get("status") == "SUCCESS" for subtask in subtasks) else "FAILED"
             return subtasks, status, None
         remaining = deadline - time.monotonic()
@@ -370,7 +373,7 @@ def settle(plan, subtasks):
             item.update(action="failed", msg=NO_SUBTASK if subtasks else UNFINISHED)
             continue
         item.update(status=subtask.get("status"), msg=subtask.get("msg"), progress=subtask.get("progress"))
-        if not subtask.get("done"):
+        if not subtask_done(subtask):
             item.update(action="failed", msg=item["msg"] or UNFINISHED)
         elif subtask.get("status") != "SUCCESS":
             item["action"] = "failed"

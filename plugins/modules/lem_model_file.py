@@ -314,6 +314,10 @@ def remove_file(module, client, name):
     before = staged_file_facts(staged) if staged else None
     if staged is not None and not module.check_mode:
         client.delete_file(name, staged.get("fileType") or FILE_TYPE)
+        if find_staged(client, name) is not None:
+            raise LemError("LEM answered the deletion of %s without an error, but still lists it: the deletion did not take "
+                           "(check that lem_url is LEM's own address, not a proxy's). Run the task again; if it persists, "
+                           "check LEM's file store." % name)
     return outcome(module, before, None, changed=staged is not None)
 
 

@@ -297,6 +297,7 @@ from ansible_collections.litmus.lem.plugins.module_utils._models import (
     newest_first,
     resolve_devices,
     staged_file_facts,
+    subtask_done,
     subtask_facts,
     task_status,
 )
@@ -341,7 +342,7 @@ def gather(module, client):
         result["task"] = {
             "task_id": params["task_id"],
             "status": task_status(subtasks),
-            "done": bool(subtasks) and all(record.get("done") for record in subtasks),
+            "done": bool(subtasks) and all(subtask_done(record) for record in subtasks),
             "subtasks": [subtask_facts(record) for record in subtasks if named((record.get("params") or {}).get("fileName"))],
         }
     if "history" in wanted:

@@ -1,5 +1,6 @@
 """Integration tests: the LEM simulator over real HTTPS, and ansible-playbook runs against it."""
 
+import base64
 import json
 import os
 import subprocess
@@ -94,7 +95,12 @@ def run_playbook(sim, playbook, tmp_path, extra_vars=None, check=False, diff=Fal
         command.append("-" + "v" * verbosity)
     done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600, cwd=str(HERE), check=False)
     results = json.loads(results_file.read_text()) if results_file.exists() else []
-    return PlaybookRun(done.returncode, done.stdout + done.stderr, results)
+    output = done.stdout + done.stderr
+    # Whatever the run was for: the simulator's token, plain or in its Basic form, is never printed.
+    for secret in (sim.token, base64.b64encode(("%s:" % sim.token).encode()).decode()):
+        if secret in output:
+            pytest.fail("the API token (plain or as Basic auth) is in the output of %s" % path.name, pytrace=False)
+    return PlaybookRun(done.returncode, output, results)
 
 
 @pytest.fixture

@@ -482,3 +482,52 @@ def test_names_are_url_encoded_in_paths():
     client = client_with(answer(body={"code": "S"}))
     client.complete_upload("my model é.zip", "")
     assert client._session.calls[0]["url"].endswith("/mlModel/my%20model%20%C3%A9.zip")
+
+
+# ---- answers of a shape LEM does not send -----------------------------------------------------------------
+
+@pytest.mark.parametrize("token", ["tok-42\r\nX-Evil: 1", "t\u00f6ken-42", " tok-42", "tok-42\t"])
+def test_a_token_no_header_can_carry_is_refused_without_repeating_it(token):
+    with pytest.raises(LemError) as error:
+        LemClient("https://lem.example.com", token, PROJECT)
+    assert "lem_token holds" in str(error.value) and token.strip() not in str(error.value)
+
+
+def test_pages_without_pagescount_follow_totalsize():
+    first = answer(body={"pageNum": 0, "totalSize": 2, "elements": [{"id": 1}]})
+    second = answer(body={"pageNum": 1, "totalSize": 2, "elements": [{"id": 2}]})
+    assert [element["id"] for element in client_with(first, second).staged_files()] == [1, 2]
+
+
+def test_a_page_without_any_count_is_an_error():
+    client = client_with(answer(body={"pageNum": 0, "elements": [{"id": 1}]}))
+    with pytest.raises(LemError) as error:
+        client.staged_files()
+    assert "neither pagesCount nor totalSize" in str(error.value)
+
+
+@pytest.mark.parametrize("call, body", [
+    ("staged_files", {"pageNum": 0, "pagesCount": 1, "elements": [{"id": 1}, 2]}),
+    ("device_models", [None]),
+    ("model_list", ["coco"]),
+])
+def test_elements_that_are_not_objects_are_explained(call, body):
+    client = client_with(answer(body=body))
+    with pytest.raises(LemError) as error:
+        getattr(client, call)()
+    assert "holds an element that is not an object" in str(error.value)
+
+
+def test_subtasks_that_are_not_objects_are_explained():
+    client = client_with(answer(body=[1]))
+    with pytest.raises(LemError) as error:
+        client.subtasks("t-1")
+    assert "not an object" in str(error.value)
+
+
+def test_a_deploy_answer_that_is_not_json_says_the_deployment_may_have_started():
+    client = client_with(answer(200, body="<html>proxy</html>", headers={"Content-Type": "text/html"}))
+    with pytest.raises(LemOutcomeUnknown) as error:
+        client.create_task({"name": "x"})
+    assert "not JSON" in str(error.value) and "may have" in str(error.value) and "lem_model_info" in str(error.value)
+    assert len(client._session.calls) == 1

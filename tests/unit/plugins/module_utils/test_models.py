@@ -19,6 +19,7 @@ from ansible_collections.litmus.lem.plugins.module_utils._models import (
     resolve_devices,
     split_description,
     staged_file_facts,
+    subtask_done,
     task_status,
 )
 
@@ -43,6 +44,7 @@ def test_good_names_pass(name):
     ("a\x00b.zip", "control character"),
     ("a\nb.zip", "control character"),
     ("a\x7fb.zip", "control character"),
+    ("a\x85b.zip", "control character"),
     ("a" * 256, "256 bytes"),
     ("é" * 128, "256 bytes"),
 ])
@@ -244,3 +246,27 @@ def test_bad_batch_sizes_are_refused(size):
     with pytest.raises(InputError) as error:
         rollout_batches([1, 2], [size])
     assert "batch size" in str(error.value)
+
+
+# ---- answers with keys missing ----------------------------------------------------------------------------
+
+def test_a_device_record_without_an_id_is_left_out():
+    fleet = FLEET + [{"hostname": "ghost", "prettyName": "Line 1"}]
+    assert [device["deviceId"] for device in resolve_devices(["all"], fleet)] == ["id1", "id2", "id3"]
+    assert [device["deviceId"] for device in resolve_devices(["Line 1"], fleet)] == ["id1"]
+
+
+@pytest.mark.parametrize("subtask, done", [
+    ({"done": True, "status": "CANCELLED"}, True),
+    ({"done": False, "status": "SUCCESS"}, False),
+    ({"status": "SUCCESS"}, True),
+    ({"status": "FAILED"}, True),
+    ({"status": "IN_PROGRESS"}, False),
+    ({"status": "QUEUED"}, False),
+    ({}, False),
+])
+def test_a_subtask_without_done_is_done_with_a_final_status(subtask, done):
+    assert subtask_done(subtask) is done
+    assert task_status([subtask]) == ("PENDING" if not done and subtask.get("status") in (None, "PENDING") else
+                                      "IN_PROGRESS" if not done else
+                                      "SUCCESS" if subtask.get("status") == "SUCCESS" else "FAILED")
