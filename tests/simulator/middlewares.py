@@ -53,6 +53,7 @@ async def record_requests(request: web.Request, handler: Handler) -> web.StreamR
         return await handler(request)
     core = request.app[CORE]
     kind = endpoint_kind(request)
+    started = time.monotonic()
     entry = core.open_request(
         time=time.time(),
         method=request.method,
@@ -86,6 +87,7 @@ async def record_requests(request: web.Request, handler: Handler) -> web.StreamR
             body_bytes=request.get(BODY_BYTES, body_bytes),
             task_id=request.get(TASK_ID) or request.match_info.get("taskId"),
             file_name=request.get(FILE_NAME) or request.match_info.get("fileName"),
+            elapsed=round(time.monotonic() - started, 6),
         )
         # Closed only now, so that the log is complete before the client
         # can notice and look.

@@ -11,7 +11,8 @@ from typing import Any
 class RequestEntry:
     """One request. `status` is None while it is being handled and 0 when
     the connection was closed without an answer; `fault` is the action of
-    the fault rule applied, if any."""
+    the fault rule applied, if any; `elapsed` is the seconds from its arrival
+    to its answer (None while it is being handled)."""
 
     seq: int
     time: float
@@ -26,6 +27,7 @@ class RequestEntry:
     fault: str | None = None
     task_id: str | None = None
     file_name: str | None = None
+    elapsed: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -42,6 +44,7 @@ class RequestEntry:
             "fault": self.fault,
             "task_id": self.task_id,
             "file_name": self.file_name,
+            "elapsed": self.elapsed,
         }
 
 

@@ -24,6 +24,11 @@ from .tls import ensure_tls_files
 
 # In-flight requests (a `delay` fault, a long upload) get this long to end at stop.
 _SHUTDOWN_GRACE = 1.0
+# How much of a request body is read ahead of its handler (aiohttp's default is
+# 64 KiB): enough for the socket to keep flowing while an upload's previous
+# batch is written and hashed, without pausing and resuming the transport for
+# every few TLS records.
+_READ_AHEAD = 4 << 20
 
 
 class Simulator:
@@ -101,7 +106,7 @@ class Simulator:
         app = build_app(self._core, self.info)
 
         loop = asyncio.new_event_loop()
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_GRACE)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_GRACE, read_bufsize=_READ_AHEAD)
         try:
             loop.run_until_complete(runner.setup())
             loop.run_until_complete(web.SockSite(runner, sock, ssl_context=ssl_context).start())

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import os
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -35,8 +35,9 @@ AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 MAX_EXPIRES = 604800
 
 # Writes to disk are batched so that a large upload costs few thread hops
-# while holding at most this much in memory.
-_FLUSH_BYTES = 1 << 20
+# while holding at most two batches in memory: the one being written and
+# hashed in worker threads, and the next one arriving meanwhile.
+_FLUSH_BYTES = 4 << 20
 
 _AUTH_PARAMS = (
     "X-Amz-Algorithm",
@@ -226,7 +227,13 @@ class ObjectInfo:
 
 
 class _HashingFile:
-    """A file being written, with the digests of what went in."""
+    """A file being written, with the digests of what went in.
+
+    A batch is written and fed to each digest in three worker threads at
+    once (file writes and hashlib release the GIL), so a large upload costs
+    the slowest of the three, not their sum, and the event loop keeps
+    reading the socket meanwhile.
+    """
 
     def __init__(self, path: Path) -> None:
         self._file = path.open("wb")
@@ -241,6 +248,21 @@ class _HashingFile:
             self._sha256.update(chunk)
             self.size += len(chunk)
 
+    async def write_async(self, chunks: list[bytes]) -> None:
+        """`write`, with the file and each digest in its own worker thread."""
+        loop = asyncio.get_running_loop()
+        # All three finish before any failure is raised: none is still at work when the file is closed.
+        outcomes = await asyncio.gather(
+            loop.run_in_executor(None, _feed, self._file.write, chunks),
+            loop.run_in_executor(None, _feed, self._md5.update, chunks),
+            loop.run_in_executor(None, _feed, self._sha256.update, chunks),
+            return_exceptions=True,
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        self.size += sum(len(chunk) for chunk in chunks)
+
     def close(self) -> None:
         self._file.close()
 
@@ -252,6 +274,11 @@ class _HashingFile:
     @property
     def sha256(self) -> str:
         return self._sha256.hexdigest()
+
+
+def _feed(consume: Callable[[bytes], object], chunks: list[bytes]) -> None:
+    for chunk in chunks:
+        consume(chunk)
 
 
 class ObjectStore:
@@ -271,9 +298,10 @@ class ObjectStore:
     async def receive(self, key: str, chunks: AsyncIterator[bytes], length: int) -> ObjectInfo:
         """Stream `chunks` into the object; StorageError if fewer than
         `length` bytes come, and then the previous object is untouched."""
-        loop = asyncio.get_running_loop()
         partial = self._root / f"{uuid.uuid4().hex}{self._PARTIAL_SUFFIX}"
         sink = _HashingFile(partial)
+        # The batch being written and hashed while the next one is collected.
+        pending: asyncio.Future[None] | None = None
         try:
             batch: list[bytes] = []
             batch_bytes = 0
@@ -281,9 +309,14 @@ class ObjectStore:
                 batch.append(chunk)
                 batch_bytes += len(chunk)
                 if batch_bytes >= _FLUSH_BYTES:
-                    await loop.run_in_executor(None, sink.write, batch)
+                    if pending is not None:
+                        await pending
+                    pending = asyncio.ensure_future(sink.write_async(batch))
                     batch, batch_bytes = [], 0
-            await loop.run_in_executor(None, sink.write, batch)
+            if pending is not None:
+                await pending
+            pending = asyncio.ensure_future(sink.write_async(batch))
+            await pending
             sink.close()
             if sink.size != length:
                 raise StorageError(
@@ -293,6 +326,9 @@ class ObjectStore:
                 )
             os.replace(partial, self._path(key))
         except BaseException:
+            if pending is not None:
+                # Let the worker threads finish with the file before it is closed and removed.
+                await asyncio.wait([pending])
             sink.close()
             partial.unlink(missing_ok=True)
             raise
