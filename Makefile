@@ -70,8 +70,10 @@ build: venv
 demo: venv
 	$(BIN)/python tests/utils/demo.py
 
+# Benchmarks against the simulator; rewrites docs/performance.md (its figures, table and plot).
 bench: venv
-	@echo "bench: no benchmarks yet"
+	$(BIN)/python -m pip install --quiet -r tests/benchmarks/requirements.txt
+	$(BIN)/python -m tests.benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache build docs/build
