@@ -57,14 +57,18 @@ docs-lint: venv
 docs: venv
 	docs/build.sh
 
-# Scenarios under extensions/molecule, each with its own simulator on localhost.
+# Scenarios under extensions/molecule, each with its own simulator on localhost. The collection is this
+# checkout, through a link in a temporary collections path (molecule's own prerun would install a copy
+# into ~/.ansible/collections, where it would shadow later work).
 molecule: venv
-	$(BIN)/molecule test --all
+	@set -e; holder=$$(mktemp -d); trap 'rm -rf "$$holder"' EXIT; \
+	  mkdir -p "$$holder/ansible_collections/litmus"; ln -s "$(CURDIR)" "$$holder/ansible_collections/litmus/lem"; \
+	  ANSIBLE_COLLECTIONS_PATH="$$holder" $(BIN)/molecule test --all
 
 build: venv
 	@set -e; dest=$$(mktemp -d); trap 'rm -rf "$$dest"' EXIT; \
 	  $(BIN)/ansible-galaxy collection build --output-path "$$dest" . ; \
-	  $(BIN)/ansible-galaxy collection install --collections-path "$$dest/installed" "$$dest"/litmus-lem-*.tar.gz ; \
+	  $(BIN)/ansible-galaxy collection install --force --collections-path "$$dest/installed" "$$dest"/litmus-lem-*.tar.gz ; \
 	  test -f "$$dest/installed/ansible_collections/litmus/lem/plugins/module_utils/_client.py"
 
 demo: venv
