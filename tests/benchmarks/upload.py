@@ -160,11 +160,14 @@ def upload_curl(simulator, path, name):
 
 
 def measure_size(ansible, simulator, path, repeat, ways=(MODULE, REPLACE, URI, CURL), progress=print):
-    """Every way `repeat` times, interleaved so that a busy moment of the machine touches them alike."""
+    """Every way `repeat` times, interleaved so that a busy moment of the machine touches them alike, in an order
+    that turns each round (so that no way always runs first or after another), each from the file in the page cache."""
     firsts, reruns = {way: [] for way in ways}, {way: [] for way in ways if way != REPLACE}
     for number in range(repeat):
-        for way in ways:
+        turn = number % len(ways)
+        for way in ways[turn:] + ways[:turn]:
             simulator.reset()
+            _read_through(path)
             name = "bench-%d.bin" % number
             if way == MODULE:
                 first, again = upload_module(ansible, simulator, path, name)
@@ -181,6 +184,13 @@ def measure_size(ansible, simulator, path, repeat, ways=(MODULE, REPLACE, URI, C
                 way, path.stat().st_size // MIB, number + 1, first["wall"], first["mib_s"], first["put_mib_s"] or 0,
                 "%.1f MiB" % first["rss_mib"] if first["rss_mib"] else "-"))
     return firsts, reruns
+
+
+def _read_through(path):
+    """Read the file once, so that every way starts with it in the page cache (the machine may evict it between runs)."""
+    with open(path, "rb") as handle:
+        while handle.read(4 * MIB):
+            pass
 
 
 def summary(samples):

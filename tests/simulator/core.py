@@ -83,9 +83,7 @@ class SimulatorCore:
 
     def commit_object(self, file_name: str, info: ObjectInfo) -> None:
         with self.session() as state:
-            state.put_object(
-                file_name, size=info.size, last_modified=info.last_modified, etag=info.etag, sha256=info.sha256
-            )
+            state.put_object(file_name, size=info.size, last_modified=info.last_modified, etag=info.etag)
 
     def delete_file(self, file_name: str) -> None:
         with self.session() as state:
@@ -171,10 +169,8 @@ class SimulatorCore:
         """As if `content` had been uploaded and registered under `name`."""
         with self.session() as state:
             info = self.store.write(object_key(state.project_id, name), content)
-            state.put_object(
-                name, size=info.size, last_modified=info.last_modified, etag=info.etag, sha256=info.sha256
-            )
-            return _file_snapshot(state.register_file(name, description))
+            state.put_object(name, size=info.size, last_modified=info.last_modified, etag=info.etag)
+            return _file_snapshot(state.register_file(name, description), self.store.sha256(object_key(state.project_id, name)))
 
     def snapshot(self) -> dict[str, Any]:
         """Settings, devices (with their behaviour), stored files (with the
@@ -185,7 +181,10 @@ class SimulatorCore:
             return {
                 "settings": self.settings.to_dict(),
                 "devices": [_device_snapshot(d, state.project_id) for d in state.devices.values()],
-                "files": [_file_snapshot(f) for f in sorted(state.files.values(), key=lambda f: f.name)],
+                "files": [
+                    _file_snapshot(f, self.store.sha256(object_key(state.project_id, f.name)))
+                    for f in sorted(state.files.values(), key=lambda f: f.name)
+                ],
                 "tasks": state.task_records(now),
                 "faults": self.faults.rules(),
             }
@@ -222,11 +221,11 @@ def _device_snapshot(device: Device, project_id: str) -> dict[str, Any]:
     }
 
 
-def _file_snapshot(stored: StoredFile) -> dict[str, Any]:
+def _file_snapshot(stored: StoredFile, sha256: str | None = None) -> dict[str, Any]:
     return {
         "name": stored.name,
         "size": stored.size,
-        "sha256": stored.sha256,
+        "sha256": sha256,
         "etag": stored.etag,
         "lastModified": stored.last_modified,
         "description": stored.description,

@@ -115,7 +115,6 @@ class StoredFile:
     size: int
     last_modified: int
     etag: str
-    sha256: str
     description: str = ""
     registered: bool = False
 
@@ -280,10 +279,10 @@ class LemState:
 
     # -- files -----------------------------------------------------------
 
-    def put_object(self, name: str, *, size: int, last_modified: int, etag: str, sha256: str) -> StoredFile:
+    def put_object(self, name: str, *, size: int, last_modified: int, etag: str) -> StoredFile:
         """Record new bytes for `name`; a registered file stays registered."""
         previous = self.files.get(name)
-        stored = StoredFile(name=name, size=size, last_modified=last_modified, etag=etag, sha256=sha256)
+        stored = StoredFile(name=name, size=size, last_modified=last_modified, etag=etag)
         if previous is not None:
             stored.description = previous.description
             stored.registered = previous.registered

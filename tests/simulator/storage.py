@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -222,63 +222,30 @@ def _parse_expires(value: str) -> int:
 class ObjectInfo:
     size: int
     etag: str
-    sha256: str
     last_modified: int  # epoch milliseconds, the file's mtime
 
 
-class _HashingFile:
-    """A file being written, with the digests of what went in.
-
-    A batch is written and fed to each digest in three worker threads at
-    once (file writes and hashlib release the GIL), so a large upload costs
-    the slowest of the three, not their sum, and the event loop keeps
-    reading the socket meanwhile.
-    """
+class _ObjectFile:
+    """A file being written. No digest is taken on the way in: on a small
+    machine the simulator shares the CPU with the clients it serves, and a
+    real LEM's storage runs elsewhere. The sha256 tests read is computed on
+    demand (ObjectStore.sha256)."""
 
     def __init__(self, path: Path) -> None:
         self._file = path.open("wb")
-        self._md5 = hashlib.md5(usedforsecurity=False)
-        self._sha256 = hashlib.sha256()
         self.size = 0
 
     def write(self, chunks: list[bytes]) -> None:
         for chunk in chunks:
             self._file.write(chunk)
-            self._md5.update(chunk)
-            self._sha256.update(chunk)
             self.size += len(chunk)
 
     async def write_async(self, chunks: list[bytes]) -> None:
-        """`write`, with the file and each digest in its own worker thread."""
-        loop = asyncio.get_running_loop()
-        # All three finish before any failure is raised: none is still at work when the file is closed.
-        outcomes = await asyncio.gather(
-            loop.run_in_executor(None, _feed, self._file.write, chunks),
-            loop.run_in_executor(None, _feed, self._md5.update, chunks),
-            loop.run_in_executor(None, _feed, self._sha256.update, chunks),
-            return_exceptions=True,
-        )
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
-        self.size += sum(len(chunk) for chunk in chunks)
+        """`write` in a worker thread (file writes release the GIL), so the event loop keeps reading the socket."""
+        await asyncio.get_running_loop().run_in_executor(None, self.write, chunks)
 
     def close(self) -> None:
         self._file.close()
-
-    @property
-    def etag(self) -> str:
-        # S3's ETag of a single-part object: the MD5 of its bytes, quoted.
-        return f'"{self._md5.hexdigest()}"'
-
-    @property
-    def sha256(self) -> str:
-        return self._sha256.hexdigest()
-
-
-def _feed(consume: Callable[[bytes], object], chunks: list[bytes]) -> None:
-    for chunk in chunks:
-        consume(chunk)
 
 
 class ObjectStore:
@@ -290,6 +257,7 @@ class ObjectStore:
 
     def __init__(self, root: Path) -> None:
         self._root = root
+        self._digests: dict[Path, tuple[int, int, str]] = {}  # path -> (mtime_ns, size, sha256)
         root.mkdir(parents=True, exist_ok=True)
         # Left behind by a simulator killed mid-upload.
         for leftover in root.glob(f"*{self._PARTIAL_SUFFIX}"):
@@ -299,8 +267,8 @@ class ObjectStore:
         """Stream `chunks` into the object; StorageError if fewer than
         `length` bytes come, and then the previous object is untouched."""
         partial = self._root / f"{uuid.uuid4().hex}{self._PARTIAL_SUFFIX}"
-        sink = _HashingFile(partial)
-        # The batch being written and hashed while the next one is collected.
+        sink = _ObjectFile(partial)
+        # The batch being written while the next one is collected.
         pending: asyncio.Future[None] | None = None
         try:
             batch: list[bytes] = []
@@ -327,7 +295,7 @@ class ObjectStore:
             os.replace(partial, self._path(key))
         except BaseException:
             if pending is not None:
-                # Let the worker threads finish with the file before it is closed and removed.
+                # Let the worker thread finish with the file before it is closed and removed.
                 await asyncio.wait([pending])
             sink.close()
             partial.unlink(missing_ok=True)
@@ -337,7 +305,7 @@ class ObjectStore:
     def write(self, key: str, data: bytes) -> ObjectInfo:
         """Store `data` at once (for staging files without an upload)."""
         partial = self._root / f"{uuid.uuid4().hex}{self._PARTIAL_SUFFIX}"
-        sink = _HashingFile(partial)
+        sink = _ObjectFile(partial)
         sink.write([data])
         sink.close()
         os.replace(partial, self._path(key))
@@ -353,6 +321,25 @@ class ObjectStore:
     def _path(self, key: str) -> Path:
         return self._root / hashlib.sha256(key.encode()).hexdigest()
 
-    def _info(self, key: str, sink: _HashingFile) -> ObjectInfo:
-        mtime_ns = self._path(key).stat().st_mtime_ns
-        return ObjectInfo(size=sink.size, etag=sink.etag, sha256=sink.sha256, last_modified=mtime_ns // 1_000_000)
+    def sha256(self, key: str) -> str | None:
+        """The sha256 of the object's bytes (None without an object), kept until the object changes."""
+        path = self._path(key)
+        try:
+            status = path.stat()
+        except FileNotFoundError:
+            return None
+        cached = self._digests.get(path)
+        if cached is None or cached[:2] != (status.st_mtime_ns, status.st_size):
+            digest = hashlib.sha256()
+            with path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            cached = (status.st_mtime_ns, status.st_size, digest.hexdigest())
+            self._digests[path] = cached
+        return cached[2]
+
+    def _info(self, key: str, sink: _ObjectFile) -> ObjectInfo:
+        status = self._path(key).stat()
+        # S3 gives an opaque ETag; this one changes whenever the bytes are replaced, without reading them again.
+        etag = '"%x-%x"' % (status.st_mtime_ns, status.st_size)
+        return ObjectInfo(size=sink.size, etag=etag, last_modified=status.st_mtime_ns // 1_000_000)
