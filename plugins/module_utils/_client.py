@@ -663,7 +663,10 @@ class LemClient:
         else:
             reason = _connection_reason(exc)
             target = "the storage" if storage else "LEM"
-            detail = "Could not reach %s at %s (%s) for %s%s" % (target, host, reason, what, tries)
+            if unsent:
+                detail = "Could not reach %s at %s (%s) for %s%s" % (target, host, reason, what, tries)
+            else:
+                detail = "The connection to %s at %s broke (%s) during %s%s" % (target, host, reason, what, tries)
             own_host = parts.hostname == urlsplit(self.base_url).hostname
             if storage and reason == "the host name does not resolve" and not via_lem_url and not own_host:
                 fix = ("LEM signs upload URLs with the host %s, which this controller cannot resolve: set "
@@ -707,7 +710,8 @@ class LemClient:
         for secret in self._secrets:
             if secret:
                 text = text.replace(secret, "********")
-        return re.sub(r"(https?://[^\s?'\"]*)\?[^\s'\"]*", r"\1?...", text)
+        # The query ends at a space, a quote or a closing parenthesis; punctuation right after it stays.
+        return re.sub(r"(https?://[^\s?'\"()]*)\?[^\s'\"()]*?(?=[.,;:]*(?:[\s'\"()]|$))", r"\1?...", text)
 
     def _project_path(self, *segments):
         return API + "/" + "/".join(

@@ -254,6 +254,8 @@ def deploy(module, client):
         module.warn(message + " Predicting as if an earlier task of this run had staged it.")
 
     targets = resolve_devices(params["devices"], client.device_models())
+    if not targets:
+        module.warn("Project %s has no devices: there is nothing to deploy %s to." % (client.project_id, name))
     pending = choose_devices(module, client, name, targets, staged)
     pending_ids = set(device["deviceId"] for device in pending)
     plan = [entry(device, "deployed" if device["deviceId"] in pending_ids else "skipped") for device in targets]

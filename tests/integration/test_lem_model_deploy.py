@@ -232,3 +232,14 @@ def test_wait_false_returns_the_task_id_at_once(sim, playbook, fleet):
     result = run.task("Call lem_model_deploy")
     assert result["status"] == "PENDING" and result["task_id"] == sim.state()["tasks"][0]["taskId"]
     assert not any(entry["endpoint"] == "subtasks" for entry in sim.requests())
+
+
+def test_all_on_a_project_without_devices_is_skipped_with_a_warning(sim, playbook):
+    sim.reset(devices=[])
+    sim.stage_file(MODEL, content=b"m")
+    run = playbook("deploy.yml", extra_vars={"deploy": {"name": MODEL, "devices": ["all"]}})
+    assert run.rc == 0, run.output
+    result = run.task("Call lem_model_deploy")
+    assert result["status"] == "SKIPPED" and result["changed"] is False and result["devices"] == []
+    assert any("has no devices" in warning for warning in result["warnings"])
+    assert deploys(sim) == []

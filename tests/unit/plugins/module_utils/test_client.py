@@ -531,3 +531,20 @@ def test_a_deploy_answer_that_is_not_json_says_the_deployment_may_have_started()
         client.create_task({"name": "x"})
     assert "not JSON" in str(error.value) and "may have" in str(error.value) and "lem_model_info" in str(error.value)
     assert len(client._session.calls) == 1
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("upload to https://s.x/files/a.zip?X-Amz-Signature=abc: refused", "upload to https://s.x/files/a.zip?...: refused"),
+    ("(see https://s/a?sig=1)", "(see https://s/a?...)"),
+    ("at https://s/a?x=1.5&sig=2.", "at https://s/a?...."),
+    ("'https://s/a?x=1&y=2' end", "'https://s/a?...' end"),
+])
+def test_redaction_cuts_the_whole_query_and_keeps_the_punctuation_after_it(text, expected):
+    assert client_with().redact(text) == expected
+
+
+def test_a_connection_that_broke_after_sending_is_not_called_unreachable():
+    client = client_with(lost())
+    with pytest.raises(LemError) as error:
+        client.put_object("https://s.example.com/files/p/mlModel/a.zip?X-Amz-Signature=1", UploadBody(io.BytesIO(b"a"), 1), 5)
+    assert str(error.value).startswith("The connection to the storage at s.example.com broke")
