@@ -77,6 +77,10 @@ options:
       - The deployment request is repeated only where LEM certainly did not act on it (a connection that failed before sending, or 429).
     type: int
     default: 3
+notes:
+  - "The module talks to LEM from the host it runs on: run it on the controller (C(delegate_to: localhost))."
+requirements:
+  - requests
 """
 
     PLUGINS = r"""

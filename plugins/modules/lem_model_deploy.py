@@ -92,7 +92,6 @@ attributes:
     membership:
       - litmus.lem.lem
 notes:
-  - "The module talks to LEM from the host it runs on: run it on the controller (C(delegate_to: localhost))."
   - The deployment request is never sent twice where LEM may have acted on it. After a 5xx answer or a lost answer, the
     module fails saying the deployment may have started; check with M(litmus.lem.lem_model_info) (O(litmus.lem.lem_model_info#module:gather=history)
     or O(litmus.lem.lem_model_info#module:gather=devices)) before running again.
@@ -100,8 +99,6 @@ notes:
 seealso:
   - module: litmus.lem.lem_model_file
   - module: litmus.lem.lem_model_info
-requirements:
-  - requests
 """
 
 EXAMPLES = r"""

@@ -101,7 +101,6 @@ attributes:
     membership:
       - litmus.lem.lem
 notes:
-  - "The module talks to LEM from the host it runs on: run it on the controller (C(delegate_to: localhost))."
   - The bytes go to the pre-signed URL LEM returns, streamed from disk with a C(Content-Length) (never chunked),
     without the API token (the URL's signature is the authorization). A URL that expired before the upload reached
     the storage is replaced once by a fresh one.
@@ -110,8 +109,6 @@ notes:
 seealso:
   - module: litmus.lem.lem_model_deploy
   - module: litmus.lem.lem_model_info
-requirements:
-  - requests
 """
 
 EXAMPLES = r"""

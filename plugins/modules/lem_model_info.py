@@ -63,13 +63,10 @@ attributes:
     membership:
       - litmus.lem.lem
 notes:
-  - "The module talks to LEM from the host it runs on: run it on the controller (C(delegate_to: localhost))."
   - Where LEM has no task history endpoint (an older LEM), RV(history) is empty and a warning says so.
 seealso:
   - module: litmus.lem.lem_model_file
   - module: litmus.lem.lem_model_deploy
-requirements:
-  - requests
 """
 
 EXAMPLES = r"""
