@@ -115,14 +115,14 @@ def base_url(url):
     """Return lem_url as ``scheme://host[:port]``, or raise LemError saying what is wrong with it."""
     text = (url or "").strip()
     parts = urlsplit(text)
+    if "@" in parts.netloc:
+        raise LemError(
+            "lem_url must not carry credentials (user:password@): give it as %s://%s and the API token as lem_token."
+            % (parts.scheme or "https", parts.netloc.rpartition("@")[2]))
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise LemError(
             "lem_url %r is not a URL of LEM: give it as https://host[:port], for example https://lem.example.com."
             % redact_url(text))
-    if parts.username is not None or parts.password is not None:
-        raise LemError(
-            "lem_url must not carry credentials (user:password@): give it as %s://%s and the API token as lem_token."
-            % (parts.scheme, parts.netloc.rpartition("@")[2]))
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise LemError(
             "lem_url %r has a path or query: give only the base URL, %s://%s (the collection adds /api/v1/...)."
@@ -347,7 +347,6 @@ class LemClient:
         self.timeout = float(timeout)
         self.retries = int(retries)
         self.warnings = []
-        self.requests_sent = 0
         self._secrets = (token, base64.b64encode(("%s:" % token).encode("utf-8")).decode("ascii"))
         self._auth = _TokenAuth(token, auth_mode)
         self._sleep = sleep
@@ -377,6 +376,13 @@ class LemClient:
         """Every file staged on LEM (Get Models on Edge Manager), all pages."""
         return self.pages(self._project_path("file", "{project}", "list"), "the staged file list")
 
+    def staged_file(self, name):
+        """The record of the model file ``name`` staged on LEM, or None (files of other types do not count)."""
+        for record in self.staged_files():
+            if record.get("name") == name and record.get("fileType") in (FILE_TYPE, None):
+                return record
+        return None
+
     def upload_url(self, name):
         """Step 1 of the upload: a pre-signed URL to PUT the bytes to."""
         path = self._project_path("file", "{project}", FILE_TYPE, name, "upload-url")
@@ -394,17 +400,23 @@ class LemClient:
             self.put_object(self.upload_url(name), body, upload_timeout, via_lem_url)
         except LemURLExpired:
             body.rewind()
-            self.put_object(self.upload_url(name), body, upload_timeout, via_lem_url)
+            try:
+                self.put_object(self.upload_url(name), body, upload_timeout, via_lem_url)
+            except LemURLExpired as exc:
+                raise LemURLExpired("%s A fresh URL had expired too: check that the clocks of the controller, LEM and its "
+                                    "storage agree, and that LEM's upload URLs live longer than the upload takes."
+                                    % exc.message, status=exc.status, code=exc.code)
 
     def complete_upload(self, name, description):
         """Step 3: tell LEM the bytes are there, with the description to keep."""
         path = self._project_path("file", "{project}", FILE_TYPE, name)
         self.call("POST", path, "the upload-complete step for %s" % name, json_body={"description": description},
-                  not_found="LEM has no uploaded bytes for %s in project %s (404 on the upload-complete step)." % (name, self.project_id))
+                  not_found="LEM has no uploaded bytes for %s in project %s (404 on the upload-complete step): run the "
+                            "task again with overwrite: always to upload them anew." % (name, self.project_id))
 
-    def delete_file(self, name, file_type=FILE_TYPE):
-        """Delete a staged file; False when LEM says it was not there (already gone)."""
-        path = self._project_path("file", "{project}", file_type, name)
+    def delete_file(self, name):
+        """Delete a staged model file; False when LEM says it was not there (already gone)."""
+        path = self._project_path("file", "{project}", FILE_TYPE, name)
         try:
             self.call("DELETE", path, "the deletion of %s" % name, expect_json=False)
         except LemHTTPError as exc:
@@ -425,6 +437,23 @@ class LemClient:
                            % type(answer).__name__)
         return self._objects(answer, "the model list")
 
+    def deploy_model(self, file_name, device_ids, wait_for_online=False, task_name=None):
+        """Deploy a staged model file to devices as one async task (LEM's envelope, as its API reference gives it);
+        returns the task id."""
+        count = len(device_ids)
+        return self.create_task({
+            "name": task_name or "Upload AI/ML Models (%d edge %s)" % (count, "device" if count == 1 else "devices"),
+            "description": "",
+            "params": {},
+            "projectId": self.project_id,
+            "subtasks": [
+                {"deviceId": device_id, "num": number, "params": {"fileName": file_name}, "type": TASK_TYPE, "plannedExecTime": 0}
+                for number, device_id in enumerate(device_ids)
+            ],
+            "type": TASK_TYPE,
+            "waitForOnline": bool(wait_for_online),
+        })
+
     def create_task(self, body):
         """Start an async task (a deployment); returns its id. Never sent twice where LEM may have acted."""
         what = "the deployment request (%s)" % body.get("name", "async task")
@@ -442,15 +471,10 @@ class LemClient:
 
     def subtasks(self, task_id):
         """The subtasks of one async task (a plain array), with status, progress and per-device messages."""
-        path = API + "/async-task/%s/subtasks" % quote_segment(task_id)
-        answer = self.call("GET", path, "the subtasks of task %s" % task_id,
-                           not_found="LEM at %s has no task %s (404 Not Found): check the task id; it is known only to "
-                                     "the LEM that started the task." % (self.base_url, task_id))
-        if isinstance(answer, dict) and isinstance(answer.get("elements"), list):
-            answer = answer["elements"]  # a LEM that pages this answer too
-        if not isinstance(answer, list):
-            raise LemError("LEM's answer for the subtasks of task %s is not a JSON array (got %s)." % (task_id, type(answer).__name__))
-        return self._objects(answer, "the subtasks of task %s" % task_id)
+        # A plain array as documented, or pages on a LEM that pages this answer too: every page is read either way.
+        return self.pages(API + "/async-task/%s/subtasks" % quote_segment(task_id), "the subtasks of task %s" % task_id,
+                          not_found="LEM at %s has no task %s (404 Not Found): check the task id; it is known only to "
+                                    "the LEM that started the task." % (self.base_url, task_id))
 
     def task_history(self, task_type=TASK_TYPE):
         """Every subtask of that type in the project's task history, all pages; None where LEM has no history endpoint."""
@@ -483,7 +507,7 @@ class LemClient:
                 raise LemOutcomeUnknown("%s, so it may have acted on it: %s" % (problem, fix), status=response.status_code)
             raise LemError("%s: %s" % (problem, fix), status=response.status_code)
 
-    def pages(self, path, what, params=None):
+    def pages(self, path, what, params=None, not_found=None):
         """Every element of a paged answer, reading page after page as pagesCount says.
 
         A page that does not advance (another pageNum than asked, or only
@@ -492,12 +516,13 @@ class LemClient:
         elements, seen, page, count = [], set(), 0, 1
         while page < count:
             query = dict(params or {}, requestedPage=page, pageSize=PAGE_SIZE, limit=PAGE_SIZE)
-            answer = self.call("GET", path, "%s (page %d)" % (what, page), params=query)
+            answer = self.call("GET", path, "%s (page %d)" % (what, page), params=query, not_found=not_found)
             if isinstance(answer, list) and page == 0:
                 return self._objects(answer, what)  # a LEM that answers this one with a plain array
             if not isinstance(answer, dict) or not isinstance(answer.get("elements"), list):
-                raise LemError("LEM's answer to %s (page %d) is not a page: the collection expects "
-                               "{pageNum, pagesCount, size, totalSize, elements}, got %s."
+                raise LemError("LEM's answer to %s (page %d) is not a list of records: the collection expects a JSON array "
+                               "or a page {pageNum, pagesCount, size, totalSize, elements}, got %s. Check that lem_url "
+                               "points at Litmus Edge Manager."
                                % (what, page, self._excerpt(json.dumps(sorted(answer)) if isinstance(answer, dict) else type(answer).__name__)))
             self._objects(answer["elements"], "%s (page %d)" % (what, page))
             try:
@@ -509,17 +534,17 @@ class LemClient:
                     count = page + (2 if len(elements) + len(answer["elements"]) < int(answer["totalSize"]) else 1)
                 else:
                     raise LemError("LEM's answer to %s (page %d) has neither pagesCount nor totalSize, so the collection "
-                                   "cannot tell whether it read every page. Nothing was changed." % (what, page))
+                                   "cannot tell whether it read every page." % (what, page))
             except (TypeError, ValueError):
                 raise LemError("LEM's answer to %s (page %d) has a pageNum, pagesCount or totalSize that is not a number."
                                % (what, page))
             if number != page:
                 raise LemError("LEM answered page %d when asked for page %d of %s: the pages do not advance, so the list "
-                               "cannot be read completely. Nothing was changed." % (number, page, what))
+                               "cannot be read completely." % (number, page, what))
             keys = [json.dumps(element, sort_keys=True) for element in answer["elements"]]
             if page > 0 and (not keys or all(key in seen for key in keys)):
                 raise LemError("Page %d of %d of %s brought %s: the pages do not advance, so the list cannot be read "
-                               "completely. Nothing was changed."
+                               "completely."
                                % (page, count, what, "no elements" if not keys else "only elements already seen"))
             seen.update(keys)
             elements.extend(answer["elements"])
@@ -536,6 +561,8 @@ class LemClient:
             target = urlunsplit((own.scheme, own.netloc, signed.path, signed.query, ""))
             headers["Host"] = signed.netloc
         what = "the upload of %s to the storage at %s" % (body_name(url), redact_url(url))
+        # urllib3 applies the connect timeout while it sends the body, so both must be upload_timeout: a shorter
+        # one would fail a slow but moving upload.
         response = self.send("PUT", target, what, repeat=SAFE, data=body, headers=headers, rewind=body.rewind,
                              timeout=(upload_timeout, upload_timeout), allow_redirects=False, storage=True,
                              via_lem_url=via_lem_url)
@@ -568,7 +595,6 @@ class LemClient:
         kwargs["proxies"] = requests.utils.get_environ_proxies(url)
         while True:
             try:
-                self.requests_sent += 1
                 with warnings.catch_warnings():
                     if not kwargs["verify"]:
                         warnings.simplefilter("ignore", InsecureRequestWarning)  # the user turned checks off on purpose
@@ -591,8 +617,10 @@ class LemClient:
             return response
 
     def _wait(self, attempt, retry_after, rewind):
+        # Retry-After is honoured, but never shorter than the backoff: a "0" must not make a tight loop.
+        backoff = backoff_seconds(attempt, self._rand)
         delay = retry_after_seconds(retry_after)
-        self._sleep(backoff_seconds(attempt, self._rand) if delay is None else delay)
+        self._sleep(backoff if delay is None else max(delay, backoff))
         if rewind is not None:
             rewind()
 
@@ -648,6 +676,10 @@ class LemClient:
                 "Could not verify the TLS certificate of %s (%s) for %s. If LEM uses a self-signed certificate, point "
                 "ca_path (or LEM_CA_PATH) at the CA that signed it, or set validate_certs: false to skip the check."
                 % (host, reason, what)))
+        if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema, requests.exceptions.MissingSchema)):
+            source = "the upload URL LEM returned" if storage else "lem_url"
+            return LemError(self.redact("%s, %s, is not a usable URL for %s (%s): %s." % (
+                source, redact_url(url), what, exc, "check LEM's storage settings" if storage else "check lem_url")))
         if isinstance(exc, requests.exceptions.Timeout):
             problem = "did not answer within the time limit"
             if isinstance(exc, requests.exceptions.ConnectTimeout):

@@ -56,9 +56,15 @@ def deployed_name(file_name):
     return file_name
 
 
-def matches_model(model_name, wanted):
-    """True when a model name (deployed or staged) is the model called ``wanted`` (a file or deployed name)."""
-    return model_name in (wanted, deployed_name(wanted)) or deployed_name(model_name) == wanted
+def matches_model(file_name, wanted):
+    """True when a staged or deployed file's name is the model called ``wanted`` (a file name or a deployed name)."""
+    return file_name in (wanted, deployed_name(wanted)) or deployed_name(file_name) == wanted
+
+
+def is_deployed_as(model_name, wanted):
+    """True when a name a device lists is the model called ``wanted``: by the deployed-name rule only, the same rule
+    that decides whether a device holds a model (lists_model)."""
+    return model_name == deployed_name(wanted)
 
 
 def split_description(stored):
@@ -150,8 +156,7 @@ def resolve_devices(requested, devices):
 
 def lists_model(device, file_name):
     """True when the device lists the model deployed from ``file_name``."""
-    wanted = deployed_name(file_name)
-    return any(model.get("name") == wanted for model in device.get("models") or [])
+    return any(is_deployed_as(model.get("name"), file_name) for model in device.get("models") or [])
 
 
 def latest_successes(history, file_name):
@@ -208,7 +213,7 @@ def device_facts(record, model_filter=None):
             "deployment_source": model.get("deploymentSource"),
         }
         for model in record.get("models") or []
-        if model_filter is None or matches_model(model.get("name") or "", model_filter)
+        if model_filter is None or is_deployed_as(model.get("name"), model_filter)
     ]
     return {
         "device_id": record.get("deviceId"),

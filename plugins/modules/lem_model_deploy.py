@@ -142,8 +142,9 @@ task_id:
 status:
   description:
     - V(SUCCESS) when every device succeeded; V(FAILED) when all finished and any failed; V(TIMEOUT) when the task did
-      not finish within O(wait_timeout); V(PENDING) or V(IN_PROGRESS) with O(wait=false) or in check mode;
-      V(SKIPPED) when every device was current and nothing was deployed.
+      not finish within O(wait_timeout); V(PENDING) with O(wait=false) and in check mode; V(IN_PROGRESS) when the task
+      was started but reading its state failed (the module then fails, with RV(task_id) in the result); V(SKIPPED) when
+      every device was current and nothing was deployed.
   returned: always
   type: str
   sample: SUCCESS
@@ -207,7 +208,7 @@ elapsed:
 
 import time
 
-from ansible_collections.litmus.lem.plugins.module_utils._client import TASK_TYPE, LemError, LemHTTPError
+from ansible_collections.litmus.lem.plugins.module_utils._client import LemError, LemHTTPError
 from ansible_collections.litmus.lem.plugins.module_utils._models import (
     check_file_name,
     device_label,
@@ -216,6 +217,7 @@ from ansible_collections.litmus.lem.plugins.module_utils._models import (
     lists_model,
     resolve_devices,
     subtask_done,
+    task_status,
 )
 from ansible_collections.litmus.lem.plugins.module_utils._module import LemModule
 
@@ -232,7 +234,7 @@ OPTIONS = dict(
 )
 
 # Polling answers that no wait will change.
-FINAL_POLL_ERRORS = (400, 401, 403, 404)
+FINAL_POLL_ERRORS = (401, 403, 404)
 UNFINISHED = "did not finish in time"
 NO_SUBTASK = "LEM reports no subtask for this device"
 
@@ -242,7 +244,7 @@ def deploy(module, client):
     params = module.params
     name = check_file_name(params["name"])
 
-    staged = next((record for record in client.staged_files() if record.get("name") == name), None)
+    staged = client.staged_file(name)
     if staged is None:
         message = ("%s is not staged on LEM (project %s): stage it first with litmus.lem.lem_model_file (src: the model file, name: %s)."
                    % (name, client.project_id, name))
@@ -262,14 +264,19 @@ def deploy(module, client):
     if module.check_mode:
         return report(plan, None, "PENDING", started, changed=True)
 
-    task_id = client.create_task(task_body(name, pending, params, client.project_id))
+    task_id = client.deploy_model(name, [device["deviceId"] for device in pending], params["wait_for_online"], params["task_name"])
     if not params["wait"]:
         for item in plan:
             if item["action"] == "deployed":
                 item.update(status="PENDING", progress=0)
         return report(plan, task_id, "PENDING", started, changed=True)
 
-    subtasks, status, poll_error = wait_for(client, task_id, params["wait_timeout"], params["wait_sleep"])
+    try:
+        subtasks, status, poll_error = wait_for(client, task_id, params["wait_timeout"], params["wait_sleep"])
+    except LemError as exc:
+        # The task runs on LEM whatever happened here: say so in the result too.
+        exc.result = report(plan, task_id, "IN_PROGRESS", started, changed=True)
+        raise
     settle(plan, subtasks)
     if status == "SUCCESS" and any(item["action"] == "failed" for item in plan):
         status = "FAILED"  # all subtasks LEM listed succeeded, but not every device had one
@@ -298,30 +305,6 @@ def choose_devices(module, client, name, targets, staged):
     return [device for device in targets if not is_current(device, name, last_modified, successes)]
 
 
-def task_body(name, devices, params, project_id):
-    """The async task envelope, exactly as LEM's API reference gives it."""
-    count = len(devices)
-    default_name = "Upload AI/ML Models (%d edge %s)" % (count, "device" if count == 1 else "devices")
-    return {
-        "name": params["task_name"] or default_name,
-        "description": "",
-        "params": {},
-        "projectId": project_id,
-        "subtasks": [
-            {
-                "deviceId": device["deviceId"],
-                "num": number,
-                "params": {"fileName": name},
-                "type": TASK_TYPE,
-                "plannedExecTime": 0,
-            }
-            for number, device in enumerate(devices)
-        ],
-        "type": TASK_TYPE,
-        "waitForOnline": params["wait_for_online"],
-    }
-
-
 def wait_for(client, task_id, timeout, sleep):
     """Poll the task's subtasks until all are done or the monotonic deadline passes.
 
@@ -336,12 +319,13 @@ def wait_for(client, task_id, timeout, sleep):
             poll_error = None
         except LemHTTPError as exc:
             if exc.status in FINAL_POLL_ERRORS:
-                raise LemError("Deployment task %s was started, but reading its state failed: %s" % (task_id, exc.message))
+                raise LemError("Deployment task %s was started, but reading its state failed: %s Follow it with "
+                               "litmus.lem.lem_model_info (gather: [task], task_id: %s)." % (task_id, exc.message, task_id))
             poll_error = exc
         except LemError as exc:
             poll_error = exc
-        if poll_error is None and subtasks and all(subtask_done(subtask) for subtask in subtasks):
-            status = "SUCCESS" if all(subtask.get("status") == "SUCCESS" for subtask in subtasks) else "FAILED"
+        status = task_status(subtasks) if poll_error is None else None
+        if status in ("SUCCESS", "FAILED"):
             return subtasks, status, None
         remaining = deadline - time.monotonic()
         if remaining <= 0:

@@ -63,7 +63,8 @@ options:
     default: different
   upload_timeout:
     description:
-      - The upload to LEM's storage fails when no bytes move, or no answer comes, for this many seconds.
+      - The upload to LEM's storage fails when no bytes move, or no answer comes, for this many seconds; it is also how
+        long the storage may take to accept the connection.
       - API calls use O(timeout) instead.
     type: float
     default: 600
@@ -229,10 +230,6 @@ def source_size(src):
     return size
 
 
-def find_staged(client, name):
-    return next((record for record in client.staged_files() if record.get("name") == name), None)
-
-
 def diff_view(facts):
     """A staged file (or its absence) as diff mode shows it."""
     if facts is None:
@@ -252,7 +249,7 @@ def stage_file(module, client):
     size = source_size(params["src"])
     description = (params["description"] or "").strip()
 
-    staged = find_staged(client, name)
+    staged = client.staged_file(name)
     before = staged_file_facts(staged) if staged else None
     sha256 = None
     if staged is None or params["overwrite"] == "always":
@@ -261,6 +258,8 @@ def stage_file(module, client):
         action = "keep"
     else:
         sha256 = file_sha256(params["src"])
+        if sha256 == before["sha256"]:
+            before = dict(before, size=size)  # the same content: LEM's own size figure (often 0) would only mislead
         if sha256 != before["sha256"]:
             action = "upload"
         elif description != before["description"]:
@@ -269,10 +268,7 @@ def stage_file(module, client):
             action = "keep"
 
     if action == "keep":
-        result_file = before
-        if sha256 is not None:
-            result_file = dict(before, size=size)
-        return outcome(module, before, result_file, changed=False)
+        return outcome(module, before, before, changed=False)
 
     if module.check_mode:
         if sha256 is None:
@@ -285,33 +281,51 @@ def stage_file(module, client):
     bytes_sent = 0
     if action == "upload":
         with open(params["src"], "rb") as handle:
-            body = UploadBody(handle, size, hasher_factory=None if sha256 else hashlib.sha256)
+            # Hashed as it is sent even when the hash is known: the marker must describe the bytes LEM got.
+            body = UploadBody(handle, size, hasher_factory=hashlib.sha256)
             client.upload(name, body, params["upload_timeout"], params["upload_via_lem_url"])
             bytes_sent = body.bytes_sent_total
-            sha256 = sha256 or body.hasher.hexdigest()
+            sent = body.hasher.hexdigest()
+        if sha256 is not None and sent != sha256:
+            raise LemError("src %s changed while it was uploaded (sha256 %s before, %s of the bytes sent), so %s was not "
+                           "registered: run the task again once the file is no longer being written."
+                           % (params["src"], sha256, sent, name), result=written(True, bytes_sent))
+        sha256 = sent
     try:
         client.complete_upload(name, join_description(description, sha256))
+        after = client.staged_file(name)
     except LemError as exc:
         if action == "upload":
-            exc.message = ("The bytes of %s reached LEM's storage, but LEM did not register them: %s Run the task again "
-                           "to finish the upload." % (name, exc.message))
-        raise
-
-    after = find_staged(client, name)
+            what = "The bytes of %s reached LEM's storage, but LEM did not register them" % name
+        else:
+            what = "LEM did not take the new description of %s" % name
+        raise LemError("%s: %s Run the task again to finish." % (what, exc.message), status=exc.status,
+                       result=written(action == "upload", bytes_sent))
     facts = staged_file_facts(after) if after else None
     if facts is None or facts["sha256"] != sha256 or facts["description"] != description:
         raise LemError("LEM does not list %s with the content just staged (expected [sha256:%s] in its description, found %r): "
                        "the upload did not take. Run the task again; if it persists, check LEM's file store."
-                       % (name, sha256, after.get("description") if after else "no such file"))
+                       % (name, sha256, after.get("description") if after else "no such file"),
+                       result=written(action == "upload", bytes_sent))
     return outcome(module, before, dict(facts, size=size), changed=True, uploaded=action == "upload", bytes_sent=bytes_sent)
 
 
+def written(uploaded, bytes_sent):
+    """What a failure after a write returns beside its message: LEM was changed."""
+    return {"changed": True, "file": None, "uploaded": uploaded, "bytes_sent": bytes_sent}
+
+
 def remove_file(module, client, name):
-    staged = find_staged(client, name)
+    staged = client.staged_file(name)
     before = staged_file_facts(staged) if staged else None
     if staged is not None and not module.check_mode:
-        client.delete_file(name, staged.get("fileType") or FILE_TYPE)
-        if find_staged(client, name) is not None:
+        client.delete_file(name)
+        try:
+            still_listed = client.staged_file(name) is not None
+        except LemError as exc:
+            raise LemError("%s was deleted, but reading the file list back failed: %s" % (name, exc.message),
+                           status=exc.status, result=written(False, 0))
+        if still_listed:
             raise LemError("LEM answered the deletion of %s without an error, but still lists it: the deletion did not take "
                            "(check that lem_url is LEM's own address, not a proxy's). Run the task again; if it persists, "
                            "check LEM's file store." % name)

@@ -290,6 +290,7 @@ from ansible_collections.litmus.lem.plugins.module_utils._models import (
     aggregate_models,
     device_facts,
     history_facts,
+    is_deployed_as,
     matches_model,
     newest_first,
     resolve_devices,
@@ -332,15 +333,16 @@ def gather(module, client):
     if "models" in wanted:
         models = client.model_list() if chosen_ids is None else aggregate_models(chosen)
         result["models"] = [{"name": model.get("name"), "size": model.get("size"), "count": model.get("count")}
-                            for model in models if named(model.get("name"))]
+                            for model in models if name is None or is_deployed_as(model.get("name"), name)]
     if "task" in wanted:
         subtasks = [record for record in client.subtasks(params["task_id"])
-                    if chosen_ids is None or record.get("deviceId") in chosen_ids]
+                    if (chosen_ids is None or record.get("deviceId") in chosen_ids)
+                    and named((record.get("params") or {}).get("fileName"))]
         result["task"] = {
             "task_id": params["task_id"],
             "status": task_status(subtasks),
             "done": bool(subtasks) and all(subtask_done(record) for record in subtasks),
-            "subtasks": [subtask_facts(record) for record in subtasks if named((record.get("params") or {}).get("fileName"))],
+            "subtasks": [subtask_facts(record) for record in subtasks],
         }
     if "history" in wanted:
         history = client.task_history()

@@ -202,7 +202,7 @@ ODD = [
         ("page-without-counts", "A file-list page has neither pagesCount nor totalSize.",
          "Fails: the collection cannot tell whether it read every page; nothing changed."),
         ("page-not-a-page", "The device list answers {} (no elements).",
-         "Fails: the answer is not a page, naming the keys expected; nothing deployed."),
+         "Fails: the answer is not a list of records, naming the shapes expected; nothing deployed."),
         ("elements-not-objects", "The file list's elements are [1, null, \"x\"].",
          "Fails: the page holds elements that are not objects; never a traceback."),
         ("devices-not-objects", "The device list's elements are [1, null, \"x\"].",

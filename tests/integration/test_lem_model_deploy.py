@@ -243,3 +243,14 @@ def test_all_on_a_project_without_devices_is_skipped_with_a_warning(sim, playboo
     assert result["status"] == "SKIPPED" and result["changed"] is False and result["devices"] == []
     assert any("has no devices" in warning for warning in result["warnings"])
     assert deploys(sim) == []
+
+
+def test_a_final_polling_error_keeps_the_task_id_and_says_how_to_follow_it(sim, playbook, fleet):
+    sim.add_fault(endpoint="subtasks", action="status", status=403, times=None)
+    run = playbook("deploy.yml", extra_vars={"deploy": {"name": MODEL, "devices": ["all"]}})
+    assert run.rc != 0
+    result = run.task("Call lem_model_deploy")
+    task_id = sim.state()["tasks"][0]["taskId"]
+    assert result["task_id"] == task_id and result["changed"] is True and result["status"] == "IN_PROGRESS"
+    assert "was started" in result["msg"] and "gather: [task], task_id: %s" % task_id in result["msg"]
+    assert len([entry for entry in sim.requests() if entry["endpoint"] == "subtasks"]) == 1

@@ -578,7 +578,7 @@ def odd_answer(lab, case):  # pylint: disable=too-many-branches,too-many-stateme
         sim.stage_file(NAME, content=b"m")
         sim.add_fault("device_models", "json", body={})
         run = lab.run(lem_model_deploy, **deploy_args)
-        assert run.failed and "is not a page" in run.msg and "deploy" not in run.endpoints()
+        assert run.failed and "is not a list of records" in run.msg and "pagesCount" in run.msg and "deploy" not in run.endpoints()
     elif case in ("elements-not-objects", "devices-not-objects", "models-not-objects", "subtasks-not-objects"):
         junk = [1, None, "x"]
         sim.stage_file(NAME, content=b"m")

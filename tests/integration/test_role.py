@@ -115,7 +115,11 @@ def test_a_failing_step_stops_with_its_message_and_what_was_done(sim, playbook, 
     assert "may have" in message and "lem_model_info" in message
     assert "Upload: new bytes sent." in message
     assert len(deploy_posts(sim)) == 1
-    assert fact(run)["uploaded"] is True and fact(run)["batches"] == []
+    # The deployment may have started: the batch is on record, its outcome unknown.
+    everyone = [device["deviceId"] for device in sim.state()["devices"]]
+    assert fact(run)["uploaded"] is True
+    assert fact(run)["batches"] == [{"devices": everyone, "task_id": None, "status": "UNKNOWN"}]
+    assert "Batches run: 1 (task None, UNKNOWN, 3 device(s))." in message
 
 
 def test_a_device_that_does_not_list_the_model_fails_verification(sim, playbook, src):
@@ -266,3 +270,10 @@ def test_all_with_batches_across_pages_in_lems_order(sim, playbook, src):
     batches = [batch["devices"] for batch in result_of(run)["batches"]]
     assert [len(batch) for batch in batches] == [5, 10, 10]
     assert [device for batch in batches for device in batch] == order
+
+
+def test_remove_staged_keeps_the_file_when_nothing_was_verified(sim, playbook, src):
+    run = rollout(playbook, src, model_rollout_remove_staged=True, model_rollout_verify=False)
+    assert run.rc == 0, run.output
+    assert [item["name"] for item in sim.state()["files"] if item["registered"]] == [NAME]
+    assert result_of(run)["verified"] is False

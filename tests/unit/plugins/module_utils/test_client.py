@@ -470,7 +470,7 @@ def test_an_answer_that_is_not_a_page_is_explained():
     client = client_with(answer(body={"items": []}))
     with pytest.raises(LemError) as error:
         client.device_models()
-    assert "is not a page" in str(error.value)
+    assert "is not a list of records" in str(error.value) and "lem_url" in str(error.value)
 
 
 def test_history_is_none_where_lem_has_no_history_endpoint():
@@ -548,3 +548,61 @@ def test_a_connection_that_broke_after_sending_is_not_called_unreachable():
     with pytest.raises(LemError) as error:
         client.put_object("https://s.example.com/files/p/mlModel/a.zip?X-Amz-Signature=1", UploadBody(io.BytesIO(b"a"), 1), 5)
     assert str(error.value).startswith("The connection to the storage at s.example.com broke")
+
+
+def test_subtasks_answered_in_pages_are_read_to_the_end():
+    client = client_with(page(0, 2, [{"deviceId": "a", "done": True}]), page(1, 2, [{"deviceId": "b", "done": False}]))
+    assert [subtask["deviceId"] for subtask in client.subtasks("t1")] == ["a", "b"]
+
+
+def test_subtasks_as_a_plain_array():
+    client = client_with(answer(body=[{"deviceId": "a"}]))
+    assert client.subtasks("t1") == [{"deviceId": "a"}]
+
+
+def test_credentials_in_any_url_are_never_repeated():
+    with pytest.raises(LemError) as error:
+        base_url("ftp://admin:hunter2@lem.example.com")
+    assert "hunter2" not in str(error.value) and "must not carry credentials" in str(error.value)
+
+
+def test_a_zero_retry_after_still_backs_off():
+    client = client_with(answer(429, headers={"Retry-After": "0"}), answer(body=[]))
+    client.model_list()
+    assert client.sleeps == [0.5]
+
+
+def test_a_second_expired_url_says_what_to_check():
+    expired = answer(403, body="<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>")
+    url = {"url": "https://s.example.com/files/p/mlModel/a.zip?X-Amz-Signature=1"}
+    client = client_with(answer(body=url), expired, answer(body=url), expired)
+    with pytest.raises(LemURLExpired) as error:
+        client.upload("a.zip", UploadBody(io.BytesIO(b"a"), 1), 5)
+    assert "clocks" in str(error.value)
+
+
+def test_an_unusable_upload_url_is_named_without_its_signature():
+    client = client_with(requests.exceptions.InvalidURL("Failed to parse"))
+    with pytest.raises(LemError) as error:
+        client.put_object("https://s.example.com:99x/files/a.zip?X-Amz-Signature=SIG", UploadBody(io.BytesIO(b"a"), 1), 5)
+    assert "the upload URL LEM returned" in str(error.value) and "SIG" not in str(error.value)
+
+
+def test_staged_file_ignores_files_of_other_types():
+    records = [{"name": "m.zip", "fileType": "firmware"}, {"name": "m.zip", "fileType": "mlModel", "description": "x"}]
+    client = client_with(page(0, 1, records))
+    assert client.staged_file("m.zip")["description"] == "x"
+    assert client_with(page(0, 1, records[:1])).staged_file("m.zip") is None
+
+
+def test_deploy_model_sends_lems_envelope():
+    client = client_with(answer(body={"taskId": "t-9"}))
+    assert client.deploy_model("m.zip", ["d1", "d2"], wait_for_online=True) == "t-9"
+    body = client._session.calls[0]["kwargs"]["json"]
+    assert body == {
+        "name": "Upload AI/ML Models (2 edge devices)", "description": "", "params": {}, "projectId": PROJECT,
+        "subtasks": [
+            {"deviceId": "d1", "num": 0, "params": {"fileName": "m.zip"}, "type": "ANALYTICS_ML_MODEL_UPLOAD", "plannedExecTime": 0},
+            {"deviceId": "d2", "num": 1, "params": {"fileName": "m.zip"}, "type": "ANALYTICS_ML_MODEL_UPLOAD", "plannedExecTime": 0},
+        ],
+        "type": "ANALYTICS_ML_MODEL_UPLOAD", "waitForOnline": True}

@@ -270,3 +270,11 @@ def test_a_subtask_without_done_is_done_with_a_final_status(subtask, done):
     assert task_status([subtask]) == ("PENDING" if not done and subtask.get("status") in (None, "PENDING") else
                                       "IN_PROGRESS" if not done else
                                       "SUCCESS" if subtask.get("status") == "SUCCESS" else "FAILED")
+
+
+def test_device_models_match_by_the_deployed_name_only():
+    from ansible_collections.litmus.lem.plugins.module_utils._models import is_deployed_as, lists_model
+    device = {"deviceId": "d", "models": [{"name": "motionModel.zip"}]}
+    assert not lists_model(device, "motionModel.zip")
+    assert device_facts(device, "motionModel.zip")["models"] == []
+    assert is_deployed_as("motionModel", "motionModel.zip") and is_deployed_as("motionModel", "motionModel")
