@@ -75,7 +75,7 @@ def upload_module(ansible, simulator, path, name):
 
 def upload_module_replacing(ansible, simulator, path, name):
     """lem_model_file over a staged file of that name with other content: the sha256 is computed first (to compare),
-    so the PUT sends without hashing. Its rerun is the same as upload_module's."""
+    then again while the PUT sends (the marker is the hash of the bytes sent). Its rerun is the same as upload_module's."""
     stale = b"an older model"
     simulator.control("POST", "files", {"name": name, "content": stale.decode(),
                                         "description": "[sha256:%s]" % hashlib.sha256(stale).hexdigest()})
