@@ -49,7 +49,7 @@ PAGE_SIZE = 100
 # CPU's cache between the three.
 BODY_BLOCK = 256 * 1024
 
-# What is retried, and how long to wait (INTERFACE.md, "Transient failures").
+# What is retried, and how long to wait (documented with the retries option in doc_fragments/connection.py).
 RETRY_STATUSES = frozenset((429, 502, 503, 504))
 BACKOFF_FIRST = 0.5
 BACKOFF_CAP = 20.0
@@ -583,7 +583,7 @@ class LemClient:
                               status=response.status_code, code=code)
 
     def send(self, method, url, what, repeat=SAFE, rewind=None, storage=False, via_lem_url=False, **kwargs):
-        """Send one request, retrying transient failures as INTERFACE.md says; returns the last response.
+        """Send one request, retrying transient failures as the retries option documents; returns the last response.
 
         The one place retries are decided: a failure before sending is retried
         for every call; 502/503/504 for calls that are SAFE to repeat; 429 for

@@ -404,7 +404,7 @@ FIXES = (
     ("A page without pagesCount",
      "Read as the only page: later pages were silently left out.",
      "Followed by totalSize; without either count: '... has neither pagesCount nor totalSize, so the collection "
-     "cannot tell whether it read every page. Nothing was changed.'",
+     "cannot tell whether it read every page.'",
      "odd-page-without-pagescount, odd-page-without-counts"),
     ("Subtasks without 'done'",
      "Waited for until wait_timeout, then TIMEOUT: '... did not finish in time (SUCCESS)'.",

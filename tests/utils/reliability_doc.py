@@ -60,7 +60,7 @@ def render():
             lines.append("")
     faults, abuse = (len(rows) for _matrix, rows in reliability.MATRICES)
     lines += [
-        "## Closing note",
+        "## Counts, and what the matrices found",
         "",
         "%d cases: %d in the fault matrix, %d in the abuse matrix." % (faults + abuse, faults, abuse),
         "",
