@@ -61,16 +61,23 @@ def _rerun(kind, run, simulator):
             "bytes_sent": log["bytes_sent"], "by_kind": log["by_kind"]}
 
 
-def upload_module(ansible, simulator, path, name):
-    """A fresh upload with lem_model_file, then its rerun on the converged file."""
+def _playbook_upload(kind, playbook, module, ansible, simulator, path, name, rerun=True):
+    """One upload by an Ansible way, measured, then (with ``rerun``) the same playbook again on the converged file."""
+    variables = {"bench_src": str(path), "bench_name": name}
     simulator.clear_requests()
     cpu = simulator.cpu_seconds()
-    run = ansible.playbook("upload_module.yml", {"bench_src": str(path), "bench_name": name}, rss=True)
+    run = ansible.playbook(playbook, variables, rss=True)
     cpu = simulator.cpu_seconds() - cpu
-    first = _measure(MODULE, run, simulator, path.stat().st_size, module_process(run, "lem_model_file"), cpu)
+    first = _measure(kind, run, simulator, path.stat().st_size, module_process(run, module), cpu)
+    if not rerun:
+        return first, None
     simulator.clear_requests()
-    again = ansible.playbook("upload_module.yml", {"bench_src": str(path), "bench_name": name})
-    return first, _rerun(MODULE, again, simulator)
+    return first, _rerun(kind, ansible.playbook(playbook, variables), simulator)
+
+
+def upload_module(ansible, simulator, path, name):
+    """A fresh upload with lem_model_file, then its rerun on the converged file."""
+    return _playbook_upload(MODULE, "upload_module.yml", "lem_model_file", ansible, simulator, path, name)
 
 
 def upload_module_replacing(ansible, simulator, path, name):
@@ -79,23 +86,12 @@ def upload_module_replacing(ansible, simulator, path, name):
     stale = b"an older model"
     simulator.control("POST", "files", {"name": name, "content": stale.decode(),
                                         "description": "[sha256:%s]" % hashlib.sha256(stale).hexdigest()})
-    simulator.clear_requests()
-    cpu = simulator.cpu_seconds()
-    run = ansible.playbook("upload_module.yml", {"bench_src": str(path), "bench_name": name}, rss=True)
-    cpu = simulator.cpu_seconds() - cpu
-    return _measure(REPLACE, run, simulator, path.stat().st_size, module_process(run, "lem_model_file"), cpu), None
+    return _playbook_upload(REPLACE, "upload_module.yml", "lem_model_file", ansible, simulator, path, name, rerun=False)
 
 
 def upload_uri(ansible, simulator, path, name):
     """A fresh upload with the uri playbook, then its rerun."""
-    simulator.clear_requests()
-    cpu = simulator.cpu_seconds()
-    run = ansible.playbook("upload_uri.yml", {"bench_src": str(path), "bench_name": name}, rss=True)
-    cpu = simulator.cpu_seconds() - cpu
-    first = _measure(URI, run, simulator, path.stat().st_size, module_process(run, "uri"), cpu)
-    simulator.clear_requests()
-    again = ansible.playbook("upload_uri.yml", {"bench_src": str(path), "bench_name": name})
-    return first, _rerun(URI, again, simulator)
+    return _playbook_upload(URI, "upload_uri.yml", "uri", ansible, simulator, path, name)
 
 
 def _curl(simulator, arguments):
