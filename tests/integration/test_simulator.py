@@ -24,6 +24,7 @@ import pytest
 import requests
 
 from tests.simulator import Simulator
+from tests.simulator.__main__ import _parse_args as parse_simulator_args
 from tests.simulator.state import Device, LemState, SubtaskRequest, deployed_model_name
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -1152,6 +1153,32 @@ def test_a_task_in_flight_finishes_after_a_restart(tmp_path: Path) -> None:
         port = simulator.port
     with Simulator(state_dir=tmp_path, port=port) as simulator:
         assert Lem(simulator).wait_done(task_id)[0]["status"] == "SUCCESS"
+
+
+def test_discarded_uploads_are_counted_and_not_kept(tmp_path: Path) -> None:
+    with Simulator(state_dir=tmp_path, task_step=0.1, keep_uploads=False) as simulator:
+        lem = Lem(simulator)
+        content = os.urandom(3 * 1024 * 1024 + 5)
+        put = storage_put(simulator, lem.upload_url("big.zip"), content)
+        assert put.status_code == 200
+        assert lem.complete("big.zip", "[sha256:%s]" % hashlib.sha256(content).hexdigest()).status_code == 200
+        stored = simulator.state()["files"][0]
+        assert (stored["name"], stored["size"], stored["sha256"], stored["etag"]) == (
+            "big.zip", len(content), None, put.headers["ETag"])
+        assert abs(stored["lastModified"] - time.time() * 1000) < 60_000
+        assert list((tmp_path / "objects").iterdir()) == []
+        # Still a storage: a body shorter than its Content-Length stages nothing.
+        simulator.clear_requests()
+        send_truncated_put(simulator, lem.upload_url("big.zip"), declared=1_000_000, sent=1000)
+        wait_until(lambda: finished_entries(simulator, "storage_put"))
+        assert simulator.state()["files"] == [stored]
+        target = device_ids(simulator)[0]
+        assert lem.wait_done(lem.deploy("big.zip", [target]).json()["taskId"])[0]["status"] == "SUCCESS"
+
+
+def test_command_line_discard_uploads() -> None:
+    assert parse_simulator_args(["--discard-uploads"]).discard_uploads is True
+    assert parse_simulator_args([]).discard_uploads is False
 
 
 def test_without_state_dir_nothing_is_left_behind() -> None:

@@ -32,6 +32,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--state-dir", type=Path, help="keep CA, state and objects here across restarts")
     parser.add_argument("--env-file", type=Path, help="write the connection details here as JSON")
     parser.add_argument("--http", action="store_true", help="plain HTTP instead of HTTPS")
+    parser.add_argument(
+        "--discard-uploads",
+        action="store_true",
+        help="read and count the bytes of each storage PUT, keep none (for benchmarks)",
+    )
     return parser.parse_args(argv)
 
 
@@ -61,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         state_dir=args.state_dir,
         task_step=args.task_step,
+        keep_uploads=not args.discard_uploads,
     )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -44,9 +44,11 @@ class FleetSpec:
 class SimulatorCore:
     """Settings, project state, storage, fault rules and request log."""
 
-    def __init__(self, directory: Path, fleet: FleetSpec, explicit_settings: dict[str, Any]) -> None:
+    def __init__(
+        self, directory: Path, fleet: FleetSpec, explicit_settings: dict[str, Any], keep_uploads: bool = True
+    ) -> None:
         self.lock = threading.RLock()
-        self.store = ObjectStore(directory / "objects")
+        self.store = ObjectStore(directory / "objects", keep_bytes=keep_uploads)
         self.signer = UrlSigner()
         self.faults = FaultBook()
         self.log = RequestLog()

@@ -46,6 +46,10 @@ class Simulator:
     there: a simulator started again on it carries on, and settings passed
     again override the saved ones. Without it, each start is fresh and a
     temporary directory is removed at stop.
+
+    With `keep_uploads=False` a storage PUT is read and counted but its bytes
+    are not kept (the benchmarks' setting): files get their size and ETag,
+    and `state()` shows their sha256 as None.
     """
 
     def __init__(
@@ -58,6 +62,7 @@ class Simulator:
         host: str = "127.0.0.1",
         port: int = 0,
         state_dir: str | Path | None = None,
+        keep_uploads: bool = True,
         **settings: Any,
     ) -> None:
         Settings().updated(**settings)  # fail here, not in start(), on a bad setting
@@ -67,6 +72,7 @@ class Simulator:
         self.host = host
         self.port = port
         self._state_dir = Path(state_dir) if state_dir is not None else None
+        self._keep_uploads = keep_uploads
         self._directory: Path | None = None
         self._core: SimulatorCore | None = None
         self._ca_path: Path | None = None
@@ -101,7 +107,7 @@ class Simulator:
             tls_files = ensure_tls_files(directory / "tls")
             ssl_context = tls_files.server_context()
             self._ca_path = tls_files.ca_path
-        self._core = SimulatorCore(directory, self._fleet, self._explicit_settings)
+        self._core = SimulatorCore(directory, self._fleet, self._explicit_settings, self._keep_uploads)
         self._directory = directory
         app = build_app(self._core, self.info)
 

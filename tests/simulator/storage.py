@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import hmac
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -248,15 +249,37 @@ class _ObjectFile:
         self._file.close()
 
 
+class _ByteCounter:
+    """An upload that keeps no bytes, only their count (`keep_bytes=False`)."""
+
+    def __init__(self) -> None:
+        self.size = 0
+
+    def write(self, chunks: list[bytes]) -> None:
+        self.size += sum(len(chunk) for chunk in chunks)
+
+    async def write_async(self, chunks: list[bytes]) -> None:
+        self.write(chunks)
+
+    def close(self) -> None:
+        pass
+
+
 class ObjectStore:
     """Objects as files named by a hash of their key, so no key can reach
     outside the directory. An upload goes to a temporary file that replaces
-    the object only once every declared byte arrived."""
+    the object only once every declared byte arrived.
+
+    With `keep_bytes=False` an upload is read to its last byte and counted,
+    and nothing is written: for benchmarks, where writing to memory or disk
+    would add the server machine's costs (and their noise) to the client's.
+    Sizes and ETags are as usual; `sha256` is None."""
 
     _PARTIAL_SUFFIX = ".part"
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, keep_bytes: bool = True) -> None:
         self._root = root
+        self.keep_bytes = keep_bytes
         self._digests: dict[Path, tuple[int, int, str]] = {}  # path -> (mtime_ns, size, sha256)
         root.mkdir(parents=True, exist_ok=True)
         # Left behind by a simulator killed mid-upload.
@@ -266,8 +289,7 @@ class ObjectStore:
     async def receive(self, key: str, chunks: AsyncIterator[bytes], length: int) -> ObjectInfo:
         """Stream `chunks` into the object; StorageError if fewer than
         `length` bytes come, and then the previous object is untouched."""
-        partial = self._root / f"{uuid.uuid4().hex}{self._PARTIAL_SUFFIX}"
-        sink = _ObjectFile(partial)
+        partial, sink = self._open()
         # The batch being written while the next one is collected.
         pending: asyncio.Future[None] | None = None
         try:
@@ -292,24 +314,35 @@ class ObjectStore:
                     "IncompleteBody",
                     "You did not provide the number of bytes specified by the Content-Length HTTP header",
                 )
-            os.replace(partial, self._path(key))
+            self._commit(partial, key)
         except BaseException:
             if pending is not None:
                 # Let the worker thread finish with the file before it is closed and removed.
                 await asyncio.wait([pending])
             sink.close()
-            partial.unlink(missing_ok=True)
+            if partial is not None:
+                partial.unlink(missing_ok=True)
             raise
         return self._info(key, sink)
 
     def write(self, key: str, data: bytes) -> ObjectInfo:
         """Store `data` at once (for staging files without an upload)."""
-        partial = self._root / f"{uuid.uuid4().hex}{self._PARTIAL_SUFFIX}"
-        sink = _ObjectFile(partial)
+        partial, sink = self._open()
         sink.write([data])
         sink.close()
-        os.replace(partial, self._path(key))
+        self._commit(partial, key)
         return self._info(key, sink)
+
+    def _open(self) -> tuple[Path | None, _ObjectFile | _ByteCounter]:
+        """(the temporary file, or None when bytes are not kept; the sink the bytes go to)."""
+        if not self.keep_bytes:
+            return None, _ByteCounter()
+        partial = self._root / f"{uuid.uuid4().hex}{self._PARTIAL_SUFFIX}"
+        return partial, _ObjectFile(partial)
+
+    def _commit(self, partial: Path | None, key: str) -> None:
+        if partial is not None:
+            os.replace(partial, self._path(key))
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
@@ -338,8 +371,9 @@ class ObjectStore:
             self._digests[path] = cached
         return cached[2]
 
-    def _info(self, key: str, sink: _ObjectFile) -> ObjectInfo:
-        status = self._path(key).stat()
+    def _info(self, key: str, sink: _ObjectFile | _ByteCounter) -> ObjectInfo:
+        # The object's mtime, or the moment of the upload when no file is kept.
+        written_ns = self._path(key).stat().st_mtime_ns if self.keep_bytes else time.time_ns()
         # S3 gives an opaque ETag; this one changes whenever the bytes are replaced, without reading them again.
-        etag = '"%x-%x"' % (status.st_mtime_ns, status.st_size)
-        return ObjectInfo(size=sink.size, etag=etag, last_modified=status.st_mtime_ns // 1_000_000)
+        etag = '"%x-%x"' % (written_ns, sink.size)
+        return ObjectInfo(size=sink.size, etag=etag, last_modified=written_ns // 1_000_000)
