@@ -3,7 +3,8 @@
 Against the LEM simulator on loopback, in a process of its own, each figure the median of --repeat runs:
 
 1. uploads of generated files (64 MiB, 512 MiB, 2 GiB): lem_model_file, the hand-written ansible.builtin.uri
-   playbook (playbooks/upload_uri.yml) and `curl -T` to a fresh pre-signed URL;
+   playbook (playbooks/upload_uri.yml) and `curl -T` to a fresh pre-signed URL; and the module's upload code
+   alone (send_path.py), with and without the sha256 folded in, to show what the hash and Ansible add;
 2. the idempotent rerun of each on the converged file;
 3. the model_rollout role to 10, 100 and 1000 devices, and its rerun;
 4. the overhead of the role's rerun next to a bare `ansible localhost -m ansible.builtin.ping`.
@@ -31,7 +32,8 @@ def run(args, progress=print):
     state = state_dir(scratch)
     results = {"machine": machine(), "settings": {"sizes_mib": args.sizes, "repeat": args.repeat, "fleet": args.fleet,
                                                   "task_step": fleet.TASK_STEP, "wait_sleep": fleet.WAIT_SLEEP,
-                                                  "objects_on_tmpfs": str(state).startswith("/dev/shm/")}}
+                                                  "state_on_tmpfs": str(state).startswith("/dev/shm/"),
+                                                  "uploads_kept": False}}
     started = time.monotonic()
     try:
         with SimulatorProcess(scratch, state_dir=state) as simulator:
@@ -39,9 +41,11 @@ def run(args, progress=print):
             progress("baselines")
             results["startup"] = {
                 "empty_playbook": median([ansible.playbook("empty.yml").wall for _run in range(args.repeat)]),
+                "one_task_playbook": median([ansible.playbook("one_task.yml").wall for _run in range(args.repeat)]),
                 "ping": median([ansible.ping().wall for _run in range(args.repeat)]),
             }
-            progress("  bare ansible-playbook %.2f s, ansible -m ping %.2f s" % (results["startup"]["empty_playbook"], results["startup"]["ping"]))
+            progress("  bare ansible-playbook %.2f s, one ping task %.2f s, ansible -m ping %.2f s" % (
+                results["startup"]["empty_playbook"], results["startup"]["one_task_playbook"], results["startup"]["ping"]))
             results["uploads"] = []
             for mib in args.sizes:
                 progress("upload %d MiB" % mib)
@@ -70,7 +74,7 @@ def run(args, progress=print):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tests.benchmarks", description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--sizes", default="64,512,2048", help="upload sizes in MiB (default 64,512,2048)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement; the median is reported (default 3)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each measurement; the median is reported (default 5)")
     parser.add_argument("--fleet", default="10,100,1000", help="fleet sizes (default 10,100,1000; empty: none)")
     parser.add_argument("--workdir", help="scratch directory for the generated files (default: a temporary directory)")
     parser.add_argument("--no-report", action="store_true", help="print only; leave docs/ as it is")

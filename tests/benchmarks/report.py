@@ -2,7 +2,7 @@
 
 import re
 
-from .upload import CURL, MODULE, REPLACE, URI
+from .upload import CURL, MODULE, REPLACE, SEND, SEND_HASHED, URI
 
 MIB = 1024 * 1024
 WAYS = (MODULE, URI, CURL)
@@ -39,7 +39,8 @@ def machine_section(results):
         ("load average (1, 5, 15 min)", "before %s, after %s" % (", ".join("%.2f" % value for value in info["load_before"]),
                                                                  ", ".join("%.2f" % value for value in info.get("load_after", [])))),
         ("runs", "median of %d for every figure; the suite took %s s" % (settings["repeat"], info.get("duration_s", "?"))),
-        ("simulator objects", "in memory (tmpfs)" if settings.get("objects_on_tmpfs") else "on disk"),
+        ("simulator state", "in memory (tmpfs)" if settings.get("state_on_tmpfs") else "on disk"),
+        ("simulator uploads", "kept" if settings.get("uploads_kept", True) else "read and counted, not kept"),
     ]
     return "\n".join(["| | |", "|---|---|"] + ["| %s | %s |" % row for row in rows])
 
@@ -55,7 +56,22 @@ def upload_section(results):
                 _size(upload["mib"]), way, _num(figures["wall"]), _num(figures["mib_s"], "%.0f"), _num(figures["put_seconds"]),
                 _num(figures["put_mib_s"], "%.0f"), _num(figures["rss_mib"], "%.1f"), _num(figures.get("cpu_s_per_gib")),
                 _num(figures.get("server_cpu_s_per_gib"))))
-    lines += ["", "Bare `ansible-playbook` start-up (a play with no task): %.2f s." % startup]
+    one_task = results["startup"].get("one_task_playbook")
+    lines += ["", "Bare `ansible-playbook` start-up (a play with no task): %.2f s%s." % (
+        startup, "; a play with one `ansible.builtin.ping` task: %.2f s" % one_task if one_task else "")]
+    return "\n".join(lines)
+
+
+def send_section(results):
+    """The PUT phase of the send path alone, with and without the hash, next to curl's and the module's."""
+    lines = ["| size | what sends | PUT phase s | PUT MiB/s | x curl | uploader CPU s/GiB |", "|---|---|---:|---:|---:|---:|"]
+    for upload in results["uploads"]:
+        curl = upload["first"][CURL]["put_mib_s"]
+        for way in (way for way in (CURL, SEND, SEND_HASHED, MODULE) if way in upload["first"]):
+            figures = upload["first"][way]
+            lines.append("| %s | %s | %s | %s | %.2f | %s |" % (
+                _size(upload["mib"]), way, _num(figures["put_seconds"]), _num(figures["put_mib_s"], "%.0f"),
+                figures["put_mib_s"] / curl, _num(figures.get("cpu_s_per_gib"))))
     return "\n".join(lines)
 
 
@@ -118,6 +134,9 @@ def overhead_section(results):
     lines = ["| run | wall s | over `ansible -m ping` |", "|---|---:|---:|",
              "| `ansible localhost -m ansible.builtin.ping` | %.2f | |" % startup["ping"],
              "| `ansible-playbook` of a play with no task | %.2f | %+.2f s |" % (startup["empty_playbook"], startup["empty_playbook"] - startup["ping"])]
+    if "one_task_playbook" in startup:
+        lines.append("| `ansible-playbook` of a play with one `ansible.builtin.ping` task | %.2f | %+.2f s |" % (
+            startup["one_task_playbook"], startup["one_task_playbook"] - startup["ping"]))
     for result in results.get("fleet") or []:
         wall = result["rerun"]["wall"]
         lines.append("| model_rollout rerun, %d converged devices | %.2f | %+.2f s (%.1f x) |" % (
@@ -130,6 +149,7 @@ def sections(results):
         "machine": machine_section(results),
         "upload": upload_section(results),
         "targets": targets_section(results),
+        "send": send_section(results),
         "rerun": rerun_section(results),
         "fleet": fleet_section(results),
         "overhead": overhead_section(results),
@@ -154,7 +174,7 @@ def plot(results, path):
     from matplotlib import pyplot
 
     sizes = [upload["mib"] for upload in results["uploads"]]
-    figure, axes = pyplot.subplots(figsize=(8, 4.8), dpi=100)
+    figure, axes = pyplot.subplots(figsize=(8, 6), dpi=100)
     styles = {MODULE: ("tab:blue", "o"), URI: ("tab:orange", "s"), CURL: ("tab:green", "^")}
     for way in WAYS:
         color, marker = styles[way]
@@ -176,7 +196,8 @@ def plot(results, path):
     axes.set_ylim(bottom=0)
     axes.grid(True, alpha=0.3)
     axes.set_title("Upload to the LEM simulator on loopback (%s cores)" % results["machine"]["cores"])
-    axes.legend(fontsize="small")
+    # Below the axes: inside, it would hide the PUT-phase lines, which run close together.
+    axes.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
     figure.tight_layout()
     figure.savefig(str(path))
     pyplot.close(figure)

@@ -33,6 +33,10 @@ MODULE = "lem_model_file"
 REPLACE = "lem_model_file, replacing"
 URI = "uri playbook"
 CURL = "curl -T"
+# Not ways users have: the module's upload code alone, to tell the send path's cost from the hash's and Ansible's.
+SEND = "upload code, no hashing"
+SEND_HASHED = "upload code, sha256 folded in"
+WITHOUT_RERUN = (REPLACE, SEND, SEND_HASHED)
 
 
 def _measure(kind, run, simulator, size, process, server_cpu):
@@ -92,6 +96,21 @@ def upload_module_replacing(ansible, simulator, path, name):
 def upload_uri(ansible, simulator, path, name):
     """A fresh upload with the uri playbook, then its rerun."""
     return _playbook_upload(URI, "upload_uri.yml", "uri", ansible, simulator, path, name)
+
+
+def upload_send_path(ansible, simulator, path, name, hashed):
+    """The module's upload code without Ansible (send_path.py): one PUT to a fresh pre-signed URL, with or without
+    the sha256 folded in, and nothing around it (no API steps, no rerun)."""
+    url = simulator.presign(name)
+    simulator.clear_requests()
+    cpu = simulator.cpu_seconds()
+    command = [sys.executable, "-m", "tests.benchmarks.send_path", url, str(path)] + (["--sha256"] if hashed else [])
+    run = run_timed(command, env=dict(ansible.env, PYTHONPATH=ansible.env["ANSIBLE_COLLECTIONS_PATH"]))
+    cpu = simulator.cpu_seconds() - cpu
+    if run.rc != 0:
+        raise BenchError("%s exited %d: %s" % (" ".join(command[1:4]), run.rc, run.output[-2000:]))
+    kind = SEND_HASHED if hashed else SEND
+    return _measure(kind, run, simulator, path.stat().st_size, (run.maxrss_kib, run.cpu), cpu), None
 
 
 def _curl(simulator, arguments):
@@ -155,10 +174,10 @@ def upload_curl(simulator, path, name):
     return first, curl_script_rerun(simulator, path, name)
 
 
-def measure_size(ansible, simulator, path, repeat, ways=(MODULE, REPLACE, URI, CURL), progress=print):
+def measure_size(ansible, simulator, path, repeat, ways=(MODULE, REPLACE, URI, CURL, SEND, SEND_HASHED), progress=print):
     """Every way `repeat` times, interleaved so that a busy moment of the machine touches them alike, in an order
     that turns each round (so that no way always runs first or after another), each from the file in the page cache."""
-    firsts, reruns = {way: [] for way in ways}, {way: [] for way in ways if way != REPLACE}
+    firsts, reruns = {way: [] for way in ways}, {way: [] for way in ways if way not in WITHOUT_RERUN}
     for number in range(repeat):
         turn = number % len(ways)
         for way in ways[turn:] + ways[:turn]:
@@ -171,6 +190,8 @@ def measure_size(ansible, simulator, path, repeat, ways=(MODULE, REPLACE, URI, C
                 first, again = upload_module_replacing(ansible, simulator, path, name)
             elif way == URI:
                 first, again = upload_uri(ansible, simulator, path, name)
+            elif way in (SEND, SEND_HASHED):
+                first, again = upload_send_path(ansible, simulator, path, name, hashed=way == SEND_HASHED)
             else:
                 first, again = upload_curl(simulator, path, name)
             firsts[way].append(first)
