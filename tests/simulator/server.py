@@ -49,7 +49,7 @@ class Simulator:
 
     With `keep_uploads=False` a storage PUT is read and counted but its bytes
     are not kept (the benchmarks' setting): files get their size and ETag,
-    and `state()` shows their sha256 as None.
+    and `state()` shows their sha256 as None (`stage_file` keeps bytes still).
     """
 
     def __init__(

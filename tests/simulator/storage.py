@@ -223,7 +223,7 @@ def _parse_expires(value: str) -> int:
 class ObjectInfo:
     size: int
     etag: str
-    last_modified: int  # epoch milliseconds, the file's mtime
+    last_modified: int  # epoch milliseconds: the object file's mtime, or the upload's end when no bytes are kept
 
 
 class _ObjectFile:
@@ -270,16 +270,17 @@ class ObjectStore:
     outside the directory. An upload goes to a temporary file that replaces
     the object only once every declared byte arrived.
 
-    With `keep_bytes=False` an upload is read to its last byte and counted,
-    and nothing is written: for benchmarks, where writing to memory or disk
-    would add the server machine's costs (and their noise) to the client's.
-    Sizes and ETags are as usual; `sha256` is None."""
+    With `keep_bytes=False` an upload (a storage PUT) is read to its last
+    byte and counted, and nothing is written: for benchmarks, where writing
+    to memory or disk would add the server machine's costs (and their noise)
+    to the client's. Sizes and ETags are as usual; `sha256` is None. Files
+    staged with `write` keep their bytes either way."""
 
     _PARTIAL_SUFFIX = ".part"
 
     def __init__(self, root: Path, keep_bytes: bool = True) -> None:
         self._root = root
-        self.keep_bytes = keep_bytes
+        self._keep_bytes = keep_bytes
         self._digests: dict[Path, tuple[int, int, str]] = {}  # path -> (mtime_ns, size, sha256)
         root.mkdir(parents=True, exist_ok=True)
         # Left behind by a simulator killed mid-upload.
@@ -289,7 +290,7 @@ class ObjectStore:
     async def receive(self, key: str, chunks: AsyncIterator[bytes], length: int) -> ObjectInfo:
         """Stream `chunks` into the object; StorageError if fewer than
         `length` bytes come, and then the previous object is untouched."""
-        partial, sink = self._open()
+        partial, sink = self._new_upload()
         # The batch being written while the next one is collected.
         pending: asyncio.Future[None] | None = None
         try:
@@ -326,22 +327,30 @@ class ObjectStore:
         return self._info(key, sink)
 
     def write(self, key: str, data: bytes) -> ObjectInfo:
-        """Store `data` at once (for staging files without an upload)."""
-        partial, sink = self._open()
+        """Store `data` at once (for staging files without an upload; kept whatever `keep_bytes` says)."""
+        partial = self._partial_path()
+        sink = _ObjectFile(partial)
         sink.write([data])
         sink.close()
         self._commit(partial, key)
         return self._info(key, sink)
 
-    def _open(self) -> tuple[Path | None, _ObjectFile | _ByteCounter]:
-        """(the temporary file, or None when bytes are not kept; the sink the bytes go to)."""
-        if not self.keep_bytes:
+    def _new_upload(self) -> tuple[Path | None, _ObjectFile | _ByteCounter]:
+        """Where an upload's bytes go: a temporary file and its writer, or no file and a counter."""
+        if not self._keep_bytes:
             return None, _ByteCounter()
-        partial = self._root / f"{uuid.uuid4().hex}{self._PARTIAL_SUFFIX}"
+        partial = self._partial_path()
         return partial, _ObjectFile(partial)
 
+    def _partial_path(self) -> Path:
+        return self._root / f"{uuid.uuid4().hex}{self._PARTIAL_SUFFIX}"
+
     def _commit(self, partial: Path | None, key: str) -> None:
-        if partial is not None:
+        """Make a complete upload the object: its file replaces the old one; counted bytes replace it with none,
+        so that no earlier content is reported for it."""
+        if partial is None:
+            self._path(key).unlink(missing_ok=True)
+        else:
             os.replace(partial, self._path(key))
 
     def delete(self, key: str) -> None:
@@ -372,8 +381,7 @@ class ObjectStore:
         return cached[2]
 
     def _info(self, key: str, sink: _ObjectFile | _ByteCounter) -> ObjectInfo:
-        # The object's mtime, or the moment of the upload when no file is kept.
-        written_ns = self._path(key).stat().st_mtime_ns if self.keep_bytes else time.time_ns()
+        written_ns = self._path(key).stat().st_mtime_ns if isinstance(sink, _ObjectFile) else time.time_ns()
         # S3 gives an opaque ETag; this one changes whenever the bytes are replaced, without reading them again.
         etag = '"%x-%x"' % (written_ns, sink.size)
         return ObjectInfo(size=sink.size, etag=etag, last_modified=written_ns // 1_000_000)
