@@ -32,11 +32,11 @@ def run(args, progress=print):
     state = state_dir(scratch)
     results = {"machine": machine(), "settings": {"sizes_mib": args.sizes, "repeat": args.repeat, "fleet": args.fleet,
                                                   "task_step": fleet.TASK_STEP, "wait_sleep": fleet.WAIT_SLEEP,
-                                                  "state_on_tmpfs": str(state).startswith("/dev/shm/"),
-                                                  "uploads_kept": False}}
+                                                  "state_on_tmpfs": str(state).startswith("/dev/shm/")}}
     started = time.monotonic()
     try:
         with SimulatorProcess(scratch, state_dir=state) as simulator:
+            results["settings"]["uploads_kept"] = simulator.keep_uploads
             ansible = Ansible(scratch, simulator)
             progress("baselines")
             results["startup"] = {

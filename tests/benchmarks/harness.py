@@ -158,13 +158,14 @@ def model_file(scratch, mib):
 class SimulatorProcess:
     """`python -m tests.simulator` in a process of its own, so that the server never shares a GIL with a client.
 
-    It counts the bytes of each upload and keeps none (--discard-uploads): on a virtual machine, writing them to
-    memory costs the shared CPU anything from 0.3 to almost 3 s per GiB, depending on whether the kernel must fault
-    fresh pages in, and that would decide the comparison more than the ways compared.
+    Unless told to keep them, it counts the bytes of each upload and keeps none (--discard-uploads): on a virtual
+    machine, writing them to memory costs the shared CPU anything from 0.3 to almost 3 s per GiB, depending on
+    whether the kernel must fault fresh pages in, and that would decide the comparison more than the ways compared.
     """
 
-    def __init__(self, scratch, device_count=3, task_step=1.0, state_dir=None):
+    def __init__(self, scratch, device_count=3, task_step=1.0, state_dir=None, keep_uploads=False):
         self._scratch = scratch
+        self.keep_uploads = keep_uploads
         self._state_dir = state_dir
         self._device_count = device_count
         self._task_step = task_step
@@ -183,7 +184,9 @@ class SimulatorProcess:
         if env_file.exists():
             env_file.unlink()
         command = [sys.executable, "-m", "tests.simulator", "--seed", "bench", "--device-count", str(self._device_count),
-                   "--task-step", str(self._task_step), "--env-file", str(env_file), "--discard-uploads"]
+                   "--task-step", str(self._task_step), "--env-file", str(env_file)]
+        if not self.keep_uploads:
+            command.append("--discard-uploads")
         if self._state_dir is not None:
             command += ["--state-dir", str(self._state_dir)]
         with open(self._scratch / "simulator.log", "wb") as log:

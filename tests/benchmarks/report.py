@@ -39,7 +39,8 @@ def machine_section(results):
         ("load average (1, 5, 15 min)", "before %s, after %s" % (", ".join("%.2f" % value for value in info["load_before"]),
                                                                  ", ".join("%.2f" % value for value in info.get("load_after", [])))),
         ("runs", "median of %d for every figure; the suite took %s s" % (settings["repeat"], info.get("duration_s", "?"))),
-        ("simulator state", "in memory (tmpfs)" if settings.get("state_on_tmpfs") else "on disk"),
+        # Results written before the simulator counted uploads name the directory objects_on_tmpfs.
+        ("simulator state", "in memory (tmpfs)" if settings.get("state_on_tmpfs", settings.get("objects_on_tmpfs")) else "on disk"),
         ("simulator uploads", "kept" if settings.get("uploads_kept", True) else "read and counted, not kept"),
     ]
     return "\n".join(["| | |", "|---|---|"] + ["| %s | %s |" % row for row in rows])
@@ -66,12 +67,13 @@ def send_section(results):
     """The PUT phase of the send path alone, with and without the hash, next to curl's and the module's."""
     lines = ["| size | what sends | PUT phase s | PUT MiB/s | x curl | uploader CPU s/GiB |", "|---|---|---:|---:|---:|---:|"]
     for upload in results["uploads"]:
-        curl = upload["first"][CURL]["put_mib_s"]
+        curl = upload["first"].get(CURL, {}).get("put_mib_s")
         for way in (way for way in (CURL, SEND, SEND_HASHED, MODULE) if way in upload["first"]):
             figures = upload["first"][way]
-            lines.append("| %s | %s | %s | %s | %.2f | %s |" % (
+            ratio = figures["put_mib_s"] / curl if figures["put_mib_s"] and curl else None
+            lines.append("| %s | %s | %s | %s | %s | %s |" % (
                 _size(upload["mib"]), way, _num(figures["put_seconds"]), _num(figures["put_mib_s"], "%.0f"),
-                figures["put_mib_s"] / curl, _num(figures.get("cpu_s_per_gib"))))
+                _num(ratio), _num(figures.get("cpu_s_per_gib"))))
     return "\n".join(lines)
 
 

@@ -107,9 +107,9 @@ def upload_send_path(ansible, simulator, path, name, hashed):
     command = [sys.executable, "-m", "tests.benchmarks.send_path", url, str(path)] + (["--sha256"] if hashed else [])
     run = run_timed(command, env=dict(ansible.env, PYTHONPATH=ansible.env["ANSIBLE_COLLECTIONS_PATH"]))
     cpu = simulator.cpu_seconds() - cpu
-    if run.rc != 0:
-        raise BenchError("%s exited %d: %s" % (" ".join(command[1:4]), run.rc, run.output[-2000:]))
     kind = SEND_HASHED if hashed else SEND
+    if run.rc != 0:
+        raise BenchError("%s (send_path.py) exited %d: %s" % (kind, run.rc, run.output[-2000:]))
     return _measure(kind, run, simulator, path.stat().st_size, (run.maxrss_kib, run.cpu), cpu), None
 
 
