@@ -16,25 +16,22 @@ figures to docs/performance-results.json and the plot to docs/performance-upload
 import argparse
 import json
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
 
 from . import fleet, report, upload
-from .harness import ROOT, Ansible, SimulatorProcess, machine, median, model_file, state_dir, workdir
+from .harness import ROOT, Ansible, SimulatorProcess, machine, median, model_file, scratch_space
 
 DOCS = ROOT / "docs"
 
 
 def run(args, progress=print):
-    scratch = workdir(args.workdir)
-    state = state_dir(scratch)
     results = {"machine": machine(), "settings": {"sizes_mib": args.sizes, "repeat": args.repeat, "fleet": args.fleet,
-                                                  "task_step": fleet.TASK_STEP, "wait_sleep": fleet.WAIT_SLEEP,
-                                                  "state_on_tmpfs": str(state).startswith("/dev/shm/")}}
+                                                  "task_step": fleet.TASK_STEP, "wait_sleep": fleet.WAIT_SLEEP}}
     started = time.monotonic()
-    try:
+    with scratch_space(args.workdir) as (scratch, state):
+        results["settings"]["state_on_tmpfs"] = str(state).startswith("/dev/shm/")
         with SimulatorProcess(scratch, state_dir=state) as simulator:
             results["settings"]["uploads_kept"] = simulator.keep_uploads
             ansible = Ansible(scratch, simulator)
@@ -63,9 +60,6 @@ def run(args, progress=print):
                 progress("fleet")
                 model = model_file(scratch, 1).rename(scratch / "fleetModel.zip")
                 results["fleet"] = fleet.measure(ansible, simulator, args.fleet, args.repeat, model, progress=progress)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-        shutil.rmtree(state, ignore_errors=True)
     results["machine"]["load_after"] = [round(value, 2) for value in os.getloadavg()]
     results["machine"]["duration_s"] = round(time.monotonic() - started)
     return results

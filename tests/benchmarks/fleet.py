@@ -7,10 +7,9 @@ makes no POST). The suite (python -m tests.benchmarks) runs it for 10, 100 and 1
 """
 
 import argparse
-import shutil
 import sys
 
-from .harness import Ansible, BenchError, SimulatorProcess, median, model_file, state_dir, summarize, workdir
+from .harness import Ansible, BenchError, SimulatorProcess, median, model_file, scratch_space, summarize
 
 # Seconds a simulated deployment spends in each of PENDING and IN_PROGRESS, and between two polls.
 TASK_STEP = 1.0
@@ -73,18 +72,13 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--workdir", help="scratch directory (default: a temporary directory)")
     args = parser.parse_args(argv)
-    scratch = workdir(args.workdir)
-    state = state_dir(scratch)
-    try:
+    with scratch_space(args.workdir) as (scratch, state):
         model = model_file(scratch, 1).rename(scratch / "fleetModel.zip")
         with SimulatorProcess(scratch, device_count=args.devices, task_step=TASK_STEP, state_dir=state) as simulator:
             ansible = Ansible(scratch, simulator)
             results = measure(ansible, simulator, [args.devices], args.repeat, model)
-        print()
-        print_table(results)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-        shutil.rmtree(state, ignore_errors=True)
+    print()
+    print_table(results)
     return 0
 
 

@@ -9,9 +9,11 @@ Peak RSS of curl: ``os.wait4`` of the curl process.
 """
 
 import collections
+import contextlib
 import json
 import os
 import platform
+import shutil
 import ssl
 import statistics
 import subprocess
@@ -93,19 +95,22 @@ def run_timed(command, env=None, cwd=None):
     return done
 
 
-def workdir(base=None):
-    """A scratch directory for generated files, the collections path and the RSS wrapper."""
-    path = Path(tempfile.mkdtemp(prefix="litmus-lem-bench-", dir=base))
-    return path
-
-
-def state_dir(scratch):
-    """Where the simulator keeps its state: memory (tmpfs) when there is one, so that saving it after every change
-    never waits on the disk; remove it when done."""
+@contextlib.contextmanager
+def scratch_space(base=None):
+    """(scratch, state), both removed at the end: a scratch directory (under `base` if given) for generated files,
+    the collections path and the RSS wrapper, and where the simulator keeps its state: memory (tmpfs) when there
+    is one, so that saving it after every change never waits on the disk."""
+    scratch = Path(tempfile.mkdtemp(prefix="litmus-lem-bench-", dir=base))
     shm = Path("/dev/shm")
     if shm.is_dir() and os.access(shm, os.W_OK):
-        return Path(tempfile.mkdtemp(prefix="litmus-lem-bench-state-", dir=str(shm)))
-    return Path(tempfile.mkdtemp(prefix="state-", dir=str(scratch)))
+        state = Path(tempfile.mkdtemp(prefix="litmus-lem-bench-state-", dir=str(shm)))
+    else:
+        state = Path(tempfile.mkdtemp(prefix="state-", dir=str(scratch)))
+    try:
+        yield scratch, state
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def collections_path(scratch):

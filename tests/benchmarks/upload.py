@@ -10,7 +10,6 @@ The suite (python -m tests.benchmarks) uses the functions here for every size an
 import argparse
 import hashlib
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -24,9 +23,8 @@ from .harness import (
     model_file,
     module_process,
     run_timed,
-    state_dir,
+    scratch_space,
     summarize,
-    workdir,
 )
 
 MODULE = "lem_model_file"
@@ -229,23 +227,18 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--workdir", help="where to make the file (default: a temporary directory)")
     args = parser.parse_args(argv)
-    scratch = workdir(args.workdir)
-    state = state_dir(scratch)
-    try:
+    with scratch_space(args.workdir) as (scratch, state):
         path = model_file(scratch, args.size)
         with SimulatorProcess(scratch, state_dir=state) as simulator:
             ansible = Ansible(scratch, simulator)
             firsts, _reruns = measure_size(ansible, simulator, path, args.repeat, ways=(MODULE, CURL))
-        module, curl = summary(firsts[MODULE]), summary(firsts[CURL])
-        print("\n%d MiB, median of %d" % (args.size, args.repeat))
-        print("  lem_model_file (whole ansible-playbook run): %7.1f MiB/s  (%.2f s)" % (module["mib_s"], module["wall"]))
-        print("  lem_model_file PUT phase:                    %7.1f MiB/s" % module["put_mib_s"])
-        print("  curl -T:                                     %7.1f MiB/s  (%.2f s)" % (curl["mib_s"], curl["wall"]))
-        print("  ratio module/curl: whole run %.2f, PUT phase %.2f" % (module["mib_s"] / curl["mib_s"], module["put_mib_s"] / curl["put_mib_s"]))
-        print("  module process peak RSS: %.1f MiB" % module["rss_mib"])
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-        shutil.rmtree(state, ignore_errors=True)
+    module, curl = summary(firsts[MODULE]), summary(firsts[CURL])
+    print("\n%d MiB, median of %d" % (args.size, args.repeat))
+    print("  lem_model_file (whole ansible-playbook run): %7.1f MiB/s  (%.2f s)" % (module["mib_s"], module["wall"]))
+    print("  lem_model_file PUT phase:                    %7.1f MiB/s" % module["put_mib_s"])
+    print("  curl -T:                                     %7.1f MiB/s  (%.2f s)" % (curl["mib_s"], curl["wall"]))
+    print("  ratio module/curl: whole run %.2f, PUT phase %.2f" % (module["mib_s"] / curl["mib_s"], module["put_mib_s"] / curl["put_mib_s"]))
+    print("  module process peak RSS: %.1f MiB" % module["rss_mib"])
     return 0
 
 
